@@ -1,0 +1,57 @@
+//! The `gatito` command line.
+
+mod tokens;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "gatito", version, about = "A small Gato-style generalist agent")]
+struct Cli {
+    /// The model folder (config.json, model.safetensors, tokenizer.json).
+    #[arg(long, global = true, default_value_os_t = default_model())]
+    model: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show how observations and actions become tokens.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
+}
+
+/// The shipped model: `models/gatito-s` under the working folder, else beside the crate.
+fn default_model() -> PathBuf {
+    let local = PathBuf::from("models/gatito-s");
+    if local.is_dir() { local } else { PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/gatito-s")) }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Tokens(command) => tokens::run(command, &cli.model),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Errors end the program with one clear line; they never panic.
+pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// Prints a report as JSON, or through `human` as text.
+fn print<T: serde::Serialize>(report: &T, json: bool, human: impl FnOnce(&T)) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(report)?)
+    } else {
+        human(report)
+    }
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! gatito: a small Gato-style generalist agent that runs in a browser tab.
+//!
+//! The modules follow the data: `tokens` turns observations into a token sequence,
+//! `envs` are the worlds that produce observations, and `web` exposes it all to the page.
+
+pub mod envs;
+pub mod tokens;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
