@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# gatito's one entry point. It installs only what is missing, so running it twice is cheap.
+#
+#   ./build.sh         build the page with the shipped model and serve it on http://127.0.0.1:8080
+#   ./build.sh test    run every test: native Rust, wasm in headless Chromium, and the page with Playwright
+set -euo pipefail
+cd "$(dirname "$0")"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+WASM_TARGET=wasm32-unknown-unknown
+PORT=${PORT:-8080}
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# The wasm-bindgen CLI must match the library version pinned in Cargo.lock exactly.
+locked_version() {
+    awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+setup_rust() {
+    rustup target list --installed | grep -qx "$WASM_TARGET" || rustup target add "$WASM_TARGET"
+    [ -f Cargo.lock ] || cargo generate-lockfile
+    local want
+    want=$(locked_version wasm-bindgen)
+    if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+        step "installing wasm-bindgen-cli $want"
+        # Not --locked: one of its locked dependency versions is gone from the registry.
+        cargo install wasm-bindgen-cli --version "$want"
+    fi
+}
+
+setup_wasm_pack() {
+    command -v wasm-pack >/dev/null || { step "installing wasm-pack"; cargo install wasm-pack; }
+}
+
+setup_debian() {
+    local missing=()
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        step "installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+setup_node() {
+    # npm ci only when the lock changed since the last install.
+    if ! cmp -s www/package-lock.json www/node_modules/.package-lock.json; then
+        step "installing node packages"
+        (cd www && npm ci --no-audit --no-fund)
+    fi
+}
+
+build_web() {
+    step "building the wasm package"
+    cargo build -p gatito --lib --release --target "$WASM_TARGET"
+    wasm-bindgen --target web --no-typescript --out-dir www/pkg "target/$WASM_TARGET/release/gatito.wasm"
+    mkdir -p www/models
+    rm -rf www/models/gatito-s
+    cp -r models/gatito-s www/models/gatito-s
+}
+
+serve() {
+    step "serving http://127.0.0.1:$PORT"
+    exec python3 scripts/serve.py --root www --port "$PORT"
+}
+
+run_tests() {
+    setup_wasm_pack
+    setup_debian chromium chromium-driver mesa-vulkan-drivers
+    setup_node
+
+    step "native tests"
+    cargo test --workspace
+
+    step "wasm tests in headless Chromium"
+    wasm-pack test --headless --chrome crate
+
+    build_web
+    step "page tests (Playwright)"
+    (cd www && npx playwright test)
+}
+
+setup_rust
+case "${1:-serve}" in
+    serve) build_web && serve ;;
+    test) run_tests ;;
+    *) echo "usage: ./build.sh [test]" >&2; exit 2 ;;
+esac
