@@ -6,6 +6,7 @@
 //! velocities, the map) that the model never does: the model learns from pixels,
 //! state vectors and text alone.
 
+pub mod captions;
 pub mod draw;
 
 use crate::tokens::{Action, Observation};
