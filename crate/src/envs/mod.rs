@@ -8,6 +8,7 @@
 
 pub mod captions;
 pub mod draw;
+pub mod grid;
 
 use crate::tokens::{Action, Observation};
 use image::RgbaImage;
@@ -90,7 +91,9 @@ pub trait World {
 
 /// Every world, freshly made (not yet reset).
 pub fn all() -> Vec<Box<dyn World>> {
-    Vec::new()
+    let mut worlds = Vec::new();
+    worlds.extend(grid::all());
+    worlds
 }
 
 /// The world called `name`.
