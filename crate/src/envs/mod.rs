@@ -6,7 +6,9 @@
 //! velocities, the map) that the model never does: the model learns from pixels,
 //! state vectors and text alone.
 
+pub mod control;
 pub mod draw;
+pub mod rollout;
 
 use crate::tokens::{Action, Observation};
 use image::RgbaImage;
@@ -89,7 +91,9 @@ pub trait World {
 
 /// Every world, freshly made (not yet reset).
 pub fn all() -> Vec<Box<dyn World>> {
-    Vec::new()
+    let mut worlds: Vec<Box<dyn World>> = Vec::new();
+    worlds.extend(control::all());
+    worlds
 }
 
 /// The world called `name`.
