@@ -1,6 +1,7 @@
 //! The `gatito` command line.
 
 mod tokens;
+mod worlds;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -21,6 +22,14 @@ enum Command {
     /// Show how observations and actions become tokens.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// List every world: its name, kind, actions and episode length.
+    Worlds(worlds::ListArgs),
+    /// Play episodes of a world with a policy and print the scores.
+    Play(worlds::PlayArgs),
+    /// Film one episode of a world as a contact sheet of frames.
+    Render(worlds::RenderArgs),
+    /// The expert's and random play's scores in every world.
+    Scores(worlds::ScoresArgs),
 }
 
 /// The shipped model: `models/gatito-s` under the working folder, else beside the crate.
@@ -33,6 +42,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Tokens(command) => tokens::run(command, &cli.model),
+        Command::Worlds(args) => worlds::list(args),
+        Command::Play(args) => worlds::play(args),
+        Command::Render(args) => worlds::render(args),
+        Command::Scores(args) => worlds::scores(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,8 +7,10 @@
 //! state vectors and text alone.
 
 pub mod captions;
+pub mod control;
 pub mod draw;
 pub mod grid;
+pub mod rollout;
 
 use crate::tokens::{Action, Observation};
 use image::RgbaImage;
@@ -91,7 +93,8 @@ pub trait World {
 
 /// Every world, freshly made (not yet reset).
 pub fn all() -> Vec<Box<dyn World>> {
-    let mut worlds = Vec::new();
+    let mut worlds: Vec<Box<dyn World>> = Vec::new();
+    worlds.extend(control::all());
     worlds.extend(grid::all());
     worlds
 }

@@ -1,0 +1,231 @@
+//! `gatito worlds`, `play`, `render` and `scores`: the worlds and their experts, from the
+//! command line. Episodes are played by [`crate::envs::rollout`]; this file only formats.
+
+use super::{Result, print};
+use crate::envs::rollout::{self, Evaluation, Policy};
+use crate::envs::{self, ActionSpec, World, WorldSpec};
+use clap::Args;
+use image::RgbaImage;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct PlayArgs {
+    /// The world's name, as `gatito worlds` lists it.
+    world: String,
+    /// Who acts: expert or random.
+    #[arg(long, default_value = "expert")]
+    policy: Policy,
+    /// How many episodes to play.
+    #[arg(long, default_value_t = 10)]
+    episodes: u32,
+    /// The first episode's seed; episode i uses seed + i.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct RenderArgs {
+    /// The world's name, as `gatito worlds` lists it.
+    world: String,
+    /// How many frames the sheet shows, evenly spaced from the episode's start to its end.
+    #[arg(long, default_value_t = 16)]
+    frames: u32,
+    /// The episode's seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Who acts: expert or random.
+    #[arg(long, default_value = "expert")]
+    policy: Policy,
+    /// Where to write the contact sheet (PNG).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ScoresArgs {
+    /// How many episodes each policy plays in each world.
+    #[arg(long, default_value_t = 100)]
+    episodes: u32,
+    /// The first episode's seed; episode i uses seed + i.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print a Markdown table, as the README shows it.
+    #[arg(long, conflicts_with = "json")]
+    markdown: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn list(args: ListArgs) -> Result<()> {
+    let specs: Vec<WorldSpec> = envs::all().iter().map(|w| w.spec()).collect();
+    print(&specs, args.json, |specs| {
+        for spec in specs {
+            println!("{:<20} {:<8} {:<40} {:>5} steps", spec.name, kind(spec), action(&spec.action), spec.max_steps);
+            println!("{:<20} {}", "", spec.description);
+        }
+    })
+}
+
+#[derive(serde::Serialize)]
+struct PlayReport {
+    world: &'static str,
+    policy: Policy,
+    seed: u64,
+    episodes: u32,
+    #[serde(flatten)]
+    evaluation: Evaluation,
+}
+
+pub fn play(args: PlayArgs) -> Result<()> {
+    let mut world = find(&args.world)?;
+    at_least_one(args.episodes, "--episodes")?;
+    let evaluation = rollout::evaluate(world.as_mut(), args.policy, args.episodes, args.seed);
+    let report = PlayReport {
+        world: world.spec().name,
+        policy: args.policy,
+        seed: args.seed,
+        episodes: args.episodes,
+        evaluation,
+    };
+    print(&report, args.json, |r| {
+        println!("{}, {} policy, {} episodes from seed {}", r.world, r.policy, r.episodes, r.seed);
+        println!("score {}", mean_and_std(&r.evaluation));
+        for (i, score) in r.evaluation.scores.iter().enumerate() {
+            println!("  seed {:>6}: {score:.1}", rollout::episode_seed(r.seed, i as u32));
+        }
+    })
+}
+
+/// Pixels between the frames of a contact sheet.
+const GAP: u32 = 4;
+const GAP_COLOUR: image::Rgba<u8> = image::Rgba([40, 44, 52, 255]);
+
+pub fn render(args: RenderArgs) -> Result<()> {
+    let mut world = find(&args.world)?;
+    at_least_one(args.frames, "--frames")?;
+    let strip = rollout::film(world.as_mut(), args.policy, args.seed, args.frames);
+    let sheet = contact_sheet(&strip.frames)?;
+    sheet
+        .save_with_format(&args.out, image::ImageFormat::Png)
+        .map_err(|e| format!("could not write {}: {e}", args.out.display()))?;
+    let steps: Vec<String> = strip.steps.iter().map(u32::to_string).collect();
+    println!(
+        "wrote {}: {} frames of {} ({} policy, seed {}, score {:.1}) at steps {}",
+        args.out.display(),
+        strip.frames.len(),
+        world.spec().name,
+        args.policy,
+        args.seed,
+        strip.score,
+        steps.join(", ")
+    );
+    Ok(())
+}
+
+/// Frames laid out left to right, top to bottom, in a grid about as wide as it is tall.
+fn contact_sheet(frames: &[RgbaImage]) -> Result<RgbaImage> {
+    let first = frames.first().ok_or("the episode gave no frames")?;
+    let (width, height) = first.dimensions();
+    let columns = (frames.len() as f64).sqrt().ceil() as u32;
+    let rows = (frames.len() as u32).div_ceil(columns);
+    let mut sheet =
+        RgbaImage::from_pixel(columns * width + (columns - 1) * GAP, rows * height + (rows - 1) * GAP, GAP_COLOUR);
+    for (i, frame) in frames.iter().enumerate() {
+        let (column, row) = (i as u32 % columns, i as u32 / columns);
+        image::imageops::replace(&mut sheet, frame, i64::from(column * (width + GAP)), i64::from(row * (height + GAP)));
+    }
+    Ok(sheet)
+}
+
+#[derive(serde::Serialize)]
+struct ScoreRow {
+    world: &'static str,
+    expert: Evaluation,
+    random: Evaluation,
+}
+
+pub fn scores(args: ScoresArgs) -> Result<()> {
+    at_least_one(args.episodes, "--episodes")?;
+    let rows: Vec<ScoreRow> = envs::all()
+        .into_iter()
+        .map(|mut world| ScoreRow {
+            world: world.spec().name,
+            expert: rollout::evaluate(world.as_mut(), Policy::Expert, args.episodes, args.seed),
+            random: rollout::evaluate(world.as_mut(), Policy::Random, args.episodes, args.seed),
+        })
+        .collect();
+    let last_seed = rollout::episode_seed(args.seed, args.episodes - 1);
+    print(&rows, args.json, |rows| {
+        if args.markdown {
+            println!("| World | Expert | Random |");
+            println!("|---|---:|---:|");
+            for row in rows {
+                println!("| `{}` | {} | {} |", row.world, mean_and_std(&row.expert), mean_and_std(&row.random));
+            }
+            println!();
+            println!(
+                "Mean ± standard deviation of the episode score over {} episodes (seeds {}..={last_seed}).",
+                args.episodes, args.seed
+            );
+        } else {
+            println!("{:<20} {:>18} {:>18}", "world", "expert", "random");
+            for row in rows {
+                println!("{:<20} {:>18} {:>18}", row.world, mean_and_std(&row.expert), mean_and_std(&row.random));
+            }
+            println!("({} episodes each, seeds {}..={last_seed})", args.episodes, args.seed);
+        }
+    })
+}
+
+/// The world called `name`, or an error that lists the worlds there are.
+fn find(name: &str) -> Result<Box<dyn World>> {
+    envs::make(name).ok_or_else(|| {
+        let names: Vec<_> = envs::all().iter().map(|w| w.spec().name).collect();
+        format!("unknown world '{name}'; the worlds are: {}", names.join(", ")).into()
+    })
+}
+
+fn at_least_one(count: u32, flag: &str) -> Result<()> {
+    if count == 0 { Err(format!("{flag} must be at least 1").into()) } else { Ok(()) }
+}
+
+fn mean_and_std(e: &Evaluation) -> String {
+    format!("{:.1} ± {:.1}", e.mean, e.std)
+}
+
+fn kind(spec: &WorldSpec) -> String {
+    serde_json::to_value(spec.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn action(spec: &ActionSpec) -> String {
+    match spec {
+        ActionSpec::Discrete { labels } => format!("discrete: {}", labels.join(" ")),
+        ActionSpec::Continuous { dims } => format!("continuous: {dims} in [-1, 1]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_contact_sheet_is_a_near_square_grid() {
+        let frames: Vec<RgbaImage> =
+            (0..5u8).map(|i| RgbaImage::from_pixel(3, 2, image::Rgba([i, 0, 0, 255]))).collect();
+        let sheet = contact_sheet(&frames).unwrap();
+        // Three columns, two rows.
+        assert_eq!(sheet.dimensions(), (3 * 3 + 2 * GAP, 2 * 2 + GAP));
+        assert_eq!(sheet.get_pixel(3 + GAP, 0).0[0], 1);
+        assert_eq!(sheet.get_pixel(3 + GAP, 2 + GAP).0[0], 4);
+        assert_eq!(*sheet.get_pixel(2 * (3 + GAP), 2 + GAP), GAP_COLOUR);
+        assert!(contact_sheet(&[]).is_err());
+    }
+}
