@@ -1,9 +1,11 @@
 //! gatito: a small Gato-style generalist agent that runs in a browser tab.
 //!
 //! The modules follow the data: `tokens` turns observations into a token sequence,
-//! `envs` are the worlds that produce observations, `model` is the transformer that reads
-//! the sequence and writes actions and text, and `web` exposes it all to the page.
+//! `envs` are the worlds that produce observations, `data` turns the experts' play into
+//! training sequences, `model` is the transformer that reads the sequence and writes
+//! actions and text, and `web` exposes it all to the page.
 
+pub mod data;
 pub mod envs;
 pub mod model;
 pub mod tokens;

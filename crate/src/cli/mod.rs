@@ -1,5 +1,6 @@
 //! The `gatito` command line.
 
+mod data;
 mod tokens;
 mod worlds;
 
@@ -30,6 +31,10 @@ enum Command {
     Render(worlds::RenderArgs),
     /// The expert's and random play's scores in every world.
     Scores(worlds::ScoresArgs),
+    /// Stream training sequences to stdout in the GTS1 format, for models/recipe/stream.py.
+    Data(data::DataArgs),
+    /// Print the texts the worlds produce, one per line, for training the text tokenizer.
+    Corpus(data::CorpusArgs),
 }
 
 /// The shipped model: `models/gatito-s` under the working folder, else beside the crate.
@@ -46,6 +51,8 @@ pub fn main() -> ExitCode {
         Command::Play(args) => worlds::play(args),
         Command::Render(args) => worlds::render(args),
         Command::Scores(args) => worlds::scores(args),
+        Command::Data(args) => data::data(args, &cli.model),
+        Command::Corpus(args) => data::corpus(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -69,7 +69,8 @@ pub fn run(command: TokensCommand, model: &Path) -> Result<()> {
     }
 }
 
-fn vocabulary(model: &Path) -> Result<Vocabulary> {
+/// The vocabulary of the model in `model`, from its tokenizer.json.
+pub(super) fn vocabulary(model: &Path) -> Result<Vocabulary> {
     let path = model.join("tokenizer.json");
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Vocabulary::new(TextTokenizer::from_bytes(&bytes)?))

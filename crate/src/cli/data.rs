@@ -1,0 +1,87 @@
+//! `gatito data` and `gatito corpus`: what the PyTorch recipe trains on.
+//!
+//! `data` writes the training stream (see [`crate::data::format`]) to stdout for
+//! `models/recipe/stream.py` to read through a pipe; `corpus` prints the texts the
+//! tokenizer is trained on. Both stop quietly when the reader hangs up.
+
+use super::Result;
+use super::tokens::vocabulary;
+use crate::data::corpus::Corpus;
+use crate::data::format::{self, TaskEntry};
+use crate::data::mix::{DataDirs, Stream};
+use crate::envs::captions::digits;
+use clap::Args;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct DataArgs {
+    /// Tokens per sequence: the model's context.
+    #[arg(long, default_value_t = 256)]
+    context: usize,
+    /// The stream's seed. Training seeds derived from it never meet evaluation's.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// How many sequences to write; without it the stream never ends.
+    #[arg(long)]
+    count: Option<u64>,
+    /// Only these tasks (comma-separated), at their usual relative weights.
+    #[arg(long, value_delimiter = ',')]
+    tasks: Vec<String>,
+    /// MNIST's folder of digit files.
+    #[arg(long, default_value = digits::DEFAULT_MNIST_DIR)]
+    mnist: PathBuf,
+    /// Fashion-MNIST's folder of IDX files.
+    #[arg(long, default_value = digits::DEFAULT_FASHION_DIR)]
+    fashion: PathBuf,
+}
+
+#[derive(Args)]
+pub struct CorpusArgs {
+    /// How many lines to print.
+    #[arg(long, default_value_t = 200_000)]
+    lines: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+pub fn data(args: DataArgs, model: &Path) -> Result<()> {
+    let vocabulary = vocabulary(model)?;
+    let dirs = DataDirs { mnist: args.mnist, fashion: args.fashion };
+    let mut stream = Stream::new(&vocabulary, args.context, args.seed, &args.tasks, &dirs)?;
+    let entries: Vec<TaskEntry> = stream.tasks().iter().map(|t| TaskEntry { name: t.name, weight: t.weight }).collect();
+    let header = format::header(args.context, &vocabulary, &entries);
+    let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
+    until_hung_up(|| {
+        out.write_all(header.as_bytes())?;
+        let mut record = Vec::new();
+        for index in (0..).take_while(|&i| args.count.is_none_or(|count| i < count)) {
+            let (task, sequence) = stream.sequence(index)?;
+            record.clear();
+            format::encode(u16::try_from(task)?, &sequence, &mut record)?;
+            out.write_all(&record)?;
+        }
+        Ok(out.flush()?)
+    })
+}
+
+pub fn corpus(args: CorpusArgs) -> Result<()> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    let corpus = Corpus::new(args.seed)?;
+    until_hung_up(|| {
+        for line in corpus.take(args.lines) {
+            writeln!(out, "{line}")?;
+        }
+        Ok(out.flush()?)
+    })
+}
+
+/// Runs `write`, taking a reader that hangs up (a broken pipe) as the end, not an error.
+fn until_hung_up(write: impl FnOnce() -> Result<()>) -> Result<()> {
+    match write() {
+        Err(error) if error.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) => {
+            Ok(())
+        }
+        result => result,
+    }
+}

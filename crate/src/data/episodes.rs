@@ -1,0 +1,431 @@
+//! Episodes: windows of expert play, the way Gato trains on them.
+//!
+//! A sequence from a world is a window of consecutive timesteps of one episode, each
+//! `timestep(observation, expert's action)`, as many whole timesteps as the context holds.
+//! The window's start is uniform over the starts that keep it whole, so every part of an
+//! episode is seen, the opening and the end game alike (an episode shorter than the
+//! context is taken whole and leaves the rest of the context as padding).
+//!
+//! Only the window's observations are built (frames and patches are the costly part), and
+//! the episode is played only as far as the window: its start is drawn as if the episode
+//! ran to its cap. An episode that ends before the window does is then replayed (worlds
+//! replay exactly from their seed and actions) with a start drawn among its real ones. A
+//! uniform draw kept only when it falls in a sub-range is uniform over that sub-range, so
+//! the start stays uniform either way, while long episodes cost half a playthrough on
+//! average instead of one and a half.
+//!
+//! # DART noise
+//!
+//! Pure imitation only ever sees states the expert visits, so one early mistake puts the
+//! model somewhere it has never been. DART (Laskey et al., 2017) fixes this cheaply: the
+//! world executes a perturbed action while the sequence records the expert's own choice,
+//! so the data shows the expert recovering from small mistakes. [`Noise::DART`]:
+//!
+//! - discrete: with probability 0.1 the world executes a uniformly random action. Rarely
+//!   enough that episodes still go the expert's way, often enough that every episode of a
+//!   few dozen steps holds several recoveries.
+//! - continuous: every action gets Gaussian noise of sigma 0.2, clamped to [-1, 1]: a tenth
+//!   of the action range, so the state is always a little off the expert's own trajectory,
+//!   yet the experts shrug it off (they lose at most 2% of their score under it; a test
+//!   checks they keep 85%).
+//!
+//! # Prompts
+//!
+//! As in Gato, a quarter of sequences ([`PROMPT_SHARE`]) begin with a demonstration of the
+//! same task from another episode, played by the expert without noise: half of them the
+//! demonstration's end (where the goal is reached), half a uniformly random window. The
+//! prompt keeps at most half the context ([`Sequence::prompted`]); the episode gets the rest.
+
+use super::{DataError, seeds};
+use crate::envs::rollout::random_action;
+use crate::envs::{ActionSpec, World};
+use crate::tokens::image::PositionMode;
+use crate::tokens::{Action, Sequence, SequenceBuilder, TokenError, Vocabulary};
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+use std::f32::consts::TAU;
+
+/// The share of sequences that begin with a demonstration, as in Gato.
+pub const PROMPT_SHARE: f64 = 0.25;
+/// The share of prompts taken from the end of their demonstration.
+pub const PROMPT_FROM_END_SHARE: f64 = 0.5;
+
+/// How the action the world executes departs from the expert's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Noise {
+    /// The probability of executing a uniformly random discrete action instead.
+    discrete: f64,
+    /// The standard deviation of the Gaussian noise added to every continuous action.
+    continuous: f32,
+}
+
+impl Noise {
+    /// Training's noise; the module notes say why these amounts.
+    pub const DART: Noise = Noise { discrete: 0.1, continuous: 0.2 };
+    /// The expert exactly, for demonstrations.
+    pub const NONE: Noise = Noise { discrete: 0.0, continuous: 0.0 };
+
+    /// The action the world executes when the expert chose `expert`.
+    pub fn perturb(&self, expert: &Action, spec: &ActionSpec, rng: &mut impl Rng) -> Action {
+        match expert {
+            Action::Discrete(_) if self.discrete > 0.0 && rng.random_bool(self.discrete) => random_action(spec, rng),
+            Action::Continuous(xs) if self.continuous > 0.0 => {
+                Action::Continuous(xs.iter().map(|&x| (x + self.continuous * gaussian(rng)).clamp(-1.0, 1.0)).collect())
+            }
+            _ => expert.clone(),
+        }
+    }
+}
+
+/// A standard normal draw (Box-Muller).
+fn gaussian(rng: &mut impl Rng) -> f32 {
+    let u = 1.0 - rng.random::<f32>();
+    (-2.0 * u.ln()).sqrt() * (TAU * rng.random::<f32>()).cos()
+}
+
+/// Which window of an episode to take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    /// Uniform over the starts that keep the window whole.
+    Random,
+    /// The episode's last timesteps.
+    End,
+}
+
+/// What the expert chose and what the world executed, step by step.
+#[derive(Default)]
+struct Played {
+    experts: Vec<Action>,
+    executed: Vec<Action>,
+}
+
+/// Where a window of `steps` timesteps starts in an episode of `length` steps.
+fn window_start(window: Window, length: usize, steps: usize, rng: &mut impl Rng) -> usize {
+    match window {
+        Window::Random => rng.random_range(0..=length - steps),
+        Window::End => length - steps,
+    }
+}
+
+/// A window of the episode of `world` from `seed` in at most `budget` tokens: whole
+/// timesteps of observations and the expert's actions, while the world executed the
+/// expert's actions perturbed by `noise`.
+pub fn segment(
+    world: &mut dyn World,
+    vocabulary: &Vocabulary,
+    seed: u64,
+    budget: usize,
+    window: Window,
+    noise: &Noise,
+    rng: &mut impl Rng,
+) -> Result<Sequence, DataError> {
+    let spec = world.spec();
+    let (name, cap) = (spec.name, spec.max_steps as usize);
+    let in_world = |source: TokenError| DataError::World { world: name, seed, source };
+    world.reset(seed);
+    if world.done() || cap == 0 {
+        return Err(DataError::EmptyEpisode { world: name, seed });
+    }
+    // Timesteps of one world are about equally long (a mission's text is the same all
+    // episode), so the first one sizes the window; `tail` below guards the budget anyway.
+    let mut sizing = SequenceBuilder::new(vocabulary, PositionMode::Eval);
+    sizing.timestep(&world.observe(), Some(&world.expert())).map_err(in_world)?;
+    let per_step = sizing.finish().len();
+    let steps = (budget / per_step).min(cap);
+    let too_small = || DataError::ContextTooSmall { task: name.to_string(), needs: per_step, budget };
+    if steps == 0 {
+        return Err(too_small());
+    }
+    // Patch positions draw from their own generator, so the builder and the noise can
+    // both draw while the episode plays.
+    let mut positions = Pcg64Mcg::seed_from_u64(rng.random());
+    let guess = window_start(window, cap, steps, rng);
+    let mut played = Played::default();
+    let mut builder = SequenceBuilder::new(vocabulary, PositionMode::Train(&mut positions));
+    while !world.done() && played.experts.len() < guess + steps {
+        let expert = world.expert();
+        if played.experts.len() >= guess {
+            builder.timestep(&world.observe(), Some(&expert)).map_err(in_world)?;
+        }
+        let taken = noise.perturb(&expert, &spec.action, rng);
+        world.step(&taken);
+        played.experts.push(expert);
+        played.executed.push(taken);
+    }
+    let sequence = if played.experts.len() == guess + steps {
+        builder.finish()
+    } else {
+        // The episode ended before the window did, so it is played out: replay it up to
+        // a start drawn among its real ones.
+        let length = played.experts.len();
+        let steps = steps.min(length);
+        let start = window_start(window, length, steps, rng);
+        world.reset(seed);
+        for action in &played.executed[..start] {
+            world.step(action);
+        }
+        let mut builder = SequenceBuilder::new(vocabulary, PositionMode::Train(&mut positions));
+        for (expert, executed) in played.experts.iter().zip(&played.executed).skip(start).take(steps) {
+            builder.timestep(&world.observe(), Some(expert)).map_err(in_world)?;
+            world.step(executed);
+        }
+        builder.finish()
+    }
+    .tail(budget);
+    if sequence.is_empty() { Err(too_small()) } else { Ok(sequence) }
+}
+
+/// One training sequence of `world` in `context` tokens: a window of a fresh episode with
+/// `noise`, and for [`PROMPT_SHARE`] of them a demonstration from another episode first.
+pub fn training_sequence(
+    world: &mut dyn World,
+    vocabulary: &Vocabulary,
+    context: usize,
+    noise: &Noise,
+    rng: &mut impl Rng,
+) -> Result<Sequence, DataError> {
+    let seed = seeds::draw(rng);
+    if !rng.random_bool(PROMPT_SHARE) {
+        return segment(world, vocabulary, seed, context, Window::Random, noise, rng);
+    }
+    let mut demonstration = seeds::draw(rng);
+    if demonstration == seed {
+        demonstration ^= 1;
+    }
+    let window = if rng.random_bool(PROMPT_FROM_END_SHARE) { Window::End } else { Window::Random };
+    let prompt = segment(world, vocabulary, demonstration, context / 2, window, &Noise::NONE, rng)?;
+    let episode = segment(world, vocabulary, seed, context - prompt.len(), Window::Random, noise, rng)?;
+    Ok(Sequence::prompted(&prompt, &episode, context))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envs::{self, Kind, WorldSpec, rollout};
+    use crate::tokens::text::tests::shipped;
+    use crate::tokens::{Modality, Observation};
+    use image::RgbaImage;
+
+    const ECHO_STEPS: u32 = 40;
+
+    /// A world that shows its seed and its step count, and keeps a log of what it executed
+    /// and how it was reset. Its expert picks `steps % 4`, or 0.5 when continuous. Its
+    /// episodes last `length` steps, at most its cap of [`ECHO_STEPS`].
+    struct Echo {
+        continuous: bool,
+        length: u32,
+        seed: u64,
+        steps: u32,
+        executed: Vec<Action>,
+        resets: Vec<u64>,
+    }
+
+    impl Echo {
+        fn new(continuous: bool) -> Echo {
+            Echo { continuous, length: ECHO_STEPS, seed: 0, steps: 0, executed: Vec::new(), resets: Vec::new() }
+        }
+    }
+
+    impl World for Echo {
+        fn spec(&self) -> WorldSpec {
+            let action = if self.continuous {
+                ActionSpec::Continuous { dims: 1 }
+            } else {
+                ActionSpec::Discrete { labels: vec!["a", "b", "c", "d"] }
+            };
+            WorldSpec { name: "echo", kind: Kind::Atari, action, description: "Echoes.", max_steps: ECHO_STEPS }
+        }
+        fn reset(&mut self, seed: u64) {
+            (self.seed, self.steps) = (seed, 0);
+            self.executed.clear();
+            self.resets.push(seed);
+        }
+        fn observe(&self) -> Observation {
+            Observation { discrete: vec![(self.seed % 1000) as i64, i64::from(self.steps)], ..Default::default() }
+        }
+        fn step(&mut self, action: &Action) -> f32 {
+            self.steps += 1;
+            self.executed.push(action.clone());
+            0.0
+        }
+        fn render(&self) -> RgbaImage {
+            RgbaImage::new(1, 1)
+        }
+        fn score(&self) -> f32 {
+            0.0
+        }
+        fn done(&self) -> bool {
+            self.steps >= self.length
+        }
+        fn expert(&self) -> Action {
+            if self.continuous { Action::Continuous(vec![0.5]) } else { Action::Discrete(vec![self.steps % 4]) }
+        }
+    }
+
+    /// Each Echo timestep, as (seed shown, step shown, action recorded).
+    fn echo_steps(v: &Vocabulary, s: &Sequence) -> Vec<(u32, u32, u32)> {
+        assert_eq!(s.len() % 4, 0, "Echo timesteps are two values, the separator and an action");
+        s.elements
+            .chunks(4)
+            .map(|c| {
+                let kinds: Vec<Modality> = c.iter().map(|e| e.modality).collect();
+                assert_eq!(kinds, [Modality::Value, Modality::Value, Modality::Separator, Modality::Action]);
+                let bin = |e: &crate::tokens::Element| v.bin_of(e.id).unwrap();
+                (bin(&c[0]), bin(&c[1]), bin(&c[3]))
+            })
+            .collect()
+    }
+
+    fn vocabulary() -> Vocabulary {
+        Vocabulary::new(shipped())
+    }
+
+    /// How often each step of an Echo episode starts a window of `budget` tokens, and the
+    /// last step of an `End` window.
+    fn window_starts(world: &mut Echo, budget: usize, rng: &mut Pcg64Mcg) -> (Vec<u32>, u32) {
+        let v = vocabulary();
+        let mut starts = vec![0; ECHO_STEPS as usize];
+        for _ in 0..600 {
+            let s = segment(world, &v, 7, budget, Window::Random, &Noise::NONE, rng).unwrap();
+            let steps = echo_steps(&v, &s);
+            assert_eq!(steps.len() * 4, budget.min(4 * world.length as usize), "whole timesteps fill the budget");
+            let first = steps[0].1;
+            for (i, &(seed, step, action)) in steps.iter().enumerate() {
+                assert_eq!((seed, step, action), (7, first + i as u32, (first + i as u32) % 4));
+            }
+            starts[first as usize] += 1;
+        }
+        let end = segment(world, &v, 7, budget, Window::End, &Noise::NONE, rng).unwrap();
+        (starts, echo_steps(&v, &end).last().unwrap().1)
+    }
+
+    #[test]
+    fn windows_are_whole_consecutive_and_start_anywhere() {
+        let mut rng = Pcg64Mcg::seed_from_u64(1);
+        let mut world = Echo::new(false);
+        // Ten 4-token steps in 40 tokens: starts 0..=30 keep them whole, and each is drawn.
+        let (starts, end) = window_starts(&mut world, 40, &mut rng);
+        assert!(starts[..=30].iter().all(|&n| n > 5) && starts[31..].iter().all(|&n| n == 0), "{starts:?}");
+        assert_eq!(end, ECHO_STEPS - 1);
+        // An episode that ends before its cap is replayed with a start among its own.
+        world.length = 25;
+        let (starts, end) = window_starts(&mut world, 40, &mut rng);
+        assert!(starts[..=15].iter().all(|&n| n > 15) && starts[16..].iter().all(|&n| n == 0), "{starts:?}");
+        assert_eq!(end, 24);
+        // A short episode is taken whole.
+        let (starts, end) = window_starts(&mut world, 1000, &mut rng);
+        assert_eq!((starts[0], end), (600, 24));
+
+        let v = vocabulary();
+        assert!(matches!(
+            segment(&mut world, &v, 7, 3, Window::Random, &Noise::NONE, &mut rng),
+            Err(DataError::ContextTooSmall { needs: 4, budget: 3, .. })
+        ));
+        world.length = 0;
+        assert!(matches!(
+            segment(&mut world, &v, 7, 40, Window::Random, &Noise::NONE, &mut rng),
+            Err(DataError::EmptyEpisode { world: "echo", seed: 7 })
+        ));
+    }
+
+    #[test]
+    fn noise_changes_what_is_executed_never_what_is_recorded() {
+        let v = vocabulary();
+        let mut rng = Pcg64Mcg::seed_from_u64(2);
+        let mut world = Echo::new(false);
+        let (mut differ, mut total) = (0, 0);
+        for seed in 0..200 {
+            let s = segment(&mut world, &v, seed, 1000, Window::Random, &Noise::DART, &mut rng).unwrap();
+            for (step, (_, shown, recorded)) in echo_steps(&v, &s).into_iter().enumerate() {
+                assert_eq!((shown, recorded), (step as u32, step as u32 % 4), "the expert's choice is recorded");
+                differ += usize::from(world.executed[step] != Action::Discrete(vec![recorded]));
+                total += 1;
+            }
+        }
+        // A random action replaces the expert's 10% of the time, and differs from it 3 times in 4.
+        let rate = differ as f64 / total as f64;
+        assert!((0.06..0.09).contains(&rate), "{rate}");
+
+        let mut world = Echo::new(true);
+        let mut executed = Vec::new();
+        for seed in 0..10 {
+            let s = segment(&mut world, &v, seed, 1000, Window::Random, &Noise::DART, &mut rng).unwrap();
+            let actions: Vec<u32> =
+                s.elements.iter().filter(|e| e.modality == Modality::Action).map(|e| e.id).collect();
+            assert_eq!(actions, vec![v.value(768); 40], "the expert's 0.5 is recorded");
+            executed.extend(world.executed.iter().map(|a| if let Action::Continuous(x) = a { x[0] } else { f32::NAN }));
+        }
+        let mean = executed.iter().sum::<f32>() / executed.len() as f32;
+        let sd = (executed.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / executed.len() as f32).sqrt();
+        assert!((mean - 0.5).abs() < 0.03 && (0.17..0.23).contains(&sd), "mean {mean}, sd {sd}");
+    }
+
+    #[test]
+    fn a_quarter_of_sequences_open_with_a_demonstration_of_another_episode() {
+        let v = vocabulary();
+        let mut rng = Pcg64Mcg::seed_from_u64(3);
+        let mut world = Echo::new(false);
+        let (mut prompted, mut from_end, total) = (0, 0, 800);
+        for _ in 0..total {
+            world.resets.clear();
+            let s = training_sequence(&mut world, &v, 80, &Noise::DART, &mut rng).unwrap();
+            assert!(world.resets.iter().all(|&seed| seeds::is_training(seed)), "{:?}", world.resets);
+            assert!(s.len() <= 80);
+            let steps = echo_steps(&v, &s);
+            let episode_seed = steps.last().unwrap().0;
+            let Some(cut) = steps.iter().position(|&(seed, ..)| seed == episode_seed) else { unreachable!() };
+            assert!(steps[cut..].iter().all(|&(seed, ..)| seed == episode_seed));
+            if cut == 0 {
+                assert_eq!(steps.len(), 20, "an unprompted window fills the context");
+                continue;
+            }
+            prompted += 1;
+            let (prompt, episode) = steps.split_at(cut);
+            assert!(prompt.len() * 4 <= 40, "the prompt keeps at most half the context");
+            assert_eq!((prompt.len(), episode.len()), (10, 10));
+            assert!(prompt.windows(2).all(|w| w[1].1 == w[0].1 + 1), "the demonstration is consecutive");
+            from_end += usize::from(prompt.last().unwrap().1 == ECHO_STEPS - 1);
+        }
+        let share = prompted as f64 / total as f64;
+        assert!((0.2..0.3).contains(&share), "{share}");
+        assert!((0.4..0.65).contains(&(from_end as f64 / prompted as f64)), "{from_end} of {prompted}");
+    }
+
+    #[test]
+    fn every_world_makes_deterministic_windows_with_loss_on_actions_only() {
+        let v = vocabulary();
+        for mut world in envs::all() {
+            let name = world.spec().name;
+            let make = |world: &mut dyn World| {
+                let mut rng = Pcg64Mcg::seed_from_u64(11);
+                training_sequence(world, &v, 256, &Noise::DART, &mut rng).unwrap()
+            };
+            let (a, b) = (make(world.as_mut()), make(world.as_mut()));
+            assert_eq!(a, b, "{name}: the same generator gives the same sequence");
+            assert!(!a.is_empty() && a.len() <= 256, "{name}: {} tokens", a.len());
+            for e in &a.elements {
+                assert_eq!(e.loss, e.modality == Modality::Action, "{name}: {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn control_experts_still_succeed_under_the_noise() {
+        for mut world in envs::all().into_iter().filter(|w| w.spec().kind == Kind::Control) {
+            let spec = world.spec();
+            let mut rng = Pcg64Mcg::seed_from_u64(4);
+            let (mut clean, mut noisy) = (0.0, 0.0);
+            for seed in 0..4 {
+                clean += rollout::evaluate(world.as_mut(), rollout::Policy::Expert, 1, seed).mean;
+                world.reset(seed);
+                while !world.done() {
+                    let action = Noise::DART.perturb(&world.expert(), &spec.action, &mut rng);
+                    world.step(&action);
+                }
+                noisy += world.score();
+            }
+            eprintln!("{}: expert {clean:.0} without noise, {noisy:.0} with it (4 episodes)", spec.name);
+            assert!(noisy >= 0.85 * clean, "{}: {noisy} under noise against {clean} without", spec.name);
+        }
+    }
+}
