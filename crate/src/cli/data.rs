@@ -55,11 +55,13 @@ pub fn data(args: DataArgs, model: &Path) -> Result<()> {
     until_hung_up(|| {
         out.write_all(header.as_bytes())?;
         let mut record = Vec::new();
-        for index in (0..).take_while(|&i| args.count.is_none_or(|count| i < count)) {
-            let (task, sequence) = stream.sequence(index)?;
+        let mut written = 0;
+        while args.count.is_none_or(|count| written < count) {
+            let (task, sequence) = stream.next_sequence()?;
             record.clear();
             format::encode(u16::try_from(task)?, &sequence, &mut record)?;
             out.write_all(&record)?;
+            written += 1;
         }
         Ok(out.flush()?)
     })

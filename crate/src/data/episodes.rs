@@ -6,13 +6,18 @@
 //! episode is seen, the opening and the end game alike (an episode shorter than the
 //! context is taken whole and leaves the rest of the context as padding).
 //!
-//! Only the window's observations are built (frames and patches are the costly part), and
-//! the episode is played only as far as the window: its start is drawn as if the episode
-//! ran to its cap. An episode that ends before the window does is then replayed (worlds
-//! replay exactly from their seed and actions) with a start drawn among its real ones. A
-//! uniform draw kept only when it falls in a sub-range is uniform over that sub-range, so
-//! the start stays uniform either way, while long episodes cost half a playthrough on
-//! average instead of one and a half.
+//! # Playing once, cutting several windows
+//!
+//! An [`Episode`] is played through once, noting what the expert chose and what the world
+//! executed; a window is then cut by replaying the executed actions up to its start (worlds
+//! replay exactly from their seed and actions) and building observations for its steps
+//! alone, since frames and patches are costly. The experts are the costliest part of all:
+//! the planning game experts take 10-20 microseconds a step, so a 2000-step game costs
+//! 20-40 ms to play while a window of 14 frames costs well under one. A [`Player`] therefore
+//! cuts several windows from each episode it plays, as many as cover a quarter of the
+//! episode's steps and at most [`MAX_WINDOWS_PER_EPISODE`], before it plays the next: long
+//! games are reused eight times, short grid episodes never. Consecutive windows of one
+//! episode are spread over the stream, since the tasks interleave.
 //!
 //! # DART noise
 //!
@@ -40,9 +45,8 @@ use super::{DataError, seeds};
 use crate::envs::rollout::random_action;
 use crate::envs::{ActionSpec, World};
 use crate::tokens::image::PositionMode;
-use crate::tokens::{Action, Sequence, SequenceBuilder, TokenError, Vocabulary};
-use rand::{Rng, SeedableRng};
-use rand_pcg::Pcg64Mcg;
+use crate::tokens::{Action, Sequence, SequenceBuilder, Vocabulary};
+use rand::Rng;
 use std::f32::consts::TAU;
 
 /// The share of sequences that begin with a demonstration, as in Gato.
@@ -83,6 +87,9 @@ fn gaussian(rng: &mut impl Rng) -> f32 {
     (-2.0 * u.ln()).sqrt() * (TAU * rng.random::<f32>()).cos()
 }
 
+/// The most windows cut from one episode.
+pub const MAX_WINDOWS_PER_EPISODE: usize = 8;
+
 /// Which window of an episode to take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Window {
@@ -92,110 +99,165 @@ pub enum Window {
     End,
 }
 
-/// What the expert chose and what the world executed, step by step.
-#[derive(Default)]
-struct Played {
+/// An episode played through once: what the expert chose and what the world executed.
+pub struct Episode {
+    seed: u64,
+    /// The length of the first timestep; timesteps of one world are about equally long
+    /// (a mission's text holds all episode), so it sizes the windows.
+    per_step: usize,
     experts: Vec<Action>,
     executed: Vec<Action>,
 }
 
-/// Where a window of `steps` timesteps starts in an episode of `length` steps.
-fn window_start(window: Window, length: usize, steps: usize, rng: &mut impl Rng) -> usize {
-    match window {
-        Window::Random => rng.random_range(0..=length - steps),
-        Window::End => length - steps,
-    }
-}
-
-/// A window of the episode of `world` from `seed` in at most `budget` tokens: whole
-/// timesteps of observations and the expert's actions, while the world executed the
-/// expert's actions perturbed by `noise`.
-pub fn segment(
-    world: &mut dyn World,
-    vocabulary: &Vocabulary,
-    seed: u64,
-    budget: usize,
-    window: Window,
-    noise: &Noise,
-    rng: &mut impl Rng,
-) -> Result<Sequence, DataError> {
-    let spec = world.spec();
-    let (name, cap) = (spec.name, spec.max_steps as usize);
-    let in_world = |source: TokenError| DataError::World { world: name, seed, source };
-    world.reset(seed);
-    if world.done() || cap == 0 {
-        return Err(DataError::EmptyEpisode { world: name, seed });
-    }
-    // Timesteps of one world are about equally long (a mission's text is the same all
-    // episode), so the first one sizes the window; `tail` below guards the budget anyway.
-    let mut sizing = SequenceBuilder::new(vocabulary, PositionMode::Eval);
-    sizing.timestep(&world.observe(), Some(&world.expert())).map_err(in_world)?;
-    let per_step = sizing.finish().len();
-    let steps = (budget / per_step).min(cap);
-    let too_small = || DataError::ContextTooSmall { task: name.to_string(), needs: per_step, budget };
-    if steps == 0 {
-        return Err(too_small());
-    }
-    // Patch positions draw from their own generator, so the builder and the noise can
-    // both draw while the episode plays.
-    let mut positions = Pcg64Mcg::seed_from_u64(rng.random());
-    let guess = window_start(window, cap, steps, rng);
-    let mut played = Played::default();
-    let mut builder = SequenceBuilder::new(vocabulary, PositionMode::Train(&mut positions));
-    while !world.done() && played.experts.len() < guess + steps {
-        let expert = world.expert();
-        if played.experts.len() >= guess {
-            builder.timestep(&world.observe(), Some(&expert)).map_err(in_world)?;
-        }
-        let taken = noise.perturb(&expert, &spec.action, rng);
-        world.step(&taken);
-        played.experts.push(expert);
-        played.executed.push(taken);
-    }
-    let sequence = if played.experts.len() == guess + steps {
-        builder.finish()
-    } else {
-        // The episode ended before the window did, so it is played out: replay it up to
-        // a start drawn among its real ones.
-        let length = played.experts.len();
-        let steps = steps.min(length);
-        let start = window_start(window, length, steps, rng);
+impl Episode {
+    /// Plays the episode of `world` from `seed` to its end, the world executing the
+    /// expert's actions perturbed by `noise`.
+    pub fn play<W: World + ?Sized>(
+        world: &mut W,
+        vocabulary: &Vocabulary,
+        seed: u64,
+        noise: &Noise,
+        rng: &mut impl Rng,
+    ) -> Result<Episode, DataError> {
+        let spec = world.spec();
         world.reset(seed);
-        for action in &played.executed[..start] {
+        if world.done() || spec.max_steps == 0 {
+            return Err(DataError::EmptyEpisode { world: spec.name, seed });
+        }
+        let mut sizing = SequenceBuilder::new(vocabulary, PositionMode::Eval);
+        let first = sizing.timestep(&world.observe(), Some(&world.expert()));
+        first.map_err(|source| DataError::World { world: spec.name, seed, source })?;
+        let mut episode = Episode { seed, per_step: sizing.finish().len(), experts: Vec::new(), executed: Vec::new() };
+        // The cap is enforced here too, so that no world can keep this loop going forever.
+        while !world.done() && episode.len() < spec.max_steps as usize {
+            let expert = world.expert();
+            let taken = noise.perturb(&expert, &spec.action, rng);
+            world.step(&taken);
+            episode.experts.push(expert);
+            episode.executed.push(taken);
+        }
+        Ok(episode)
+    }
+
+    /// Its length in steps.
+    pub fn len(&self) -> usize {
+        self.experts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.experts.is_empty()
+    }
+
+    /// How many whole timesteps fit in `budget` tokens.
+    fn steps_in(&self, budget: usize) -> usize {
+        (budget / self.per_step).min(self.len())
+    }
+
+    /// How many windows of `budget` tokens to cut from it: a quarter of its steps' worth,
+    /// at least one and at most [`MAX_WINDOWS_PER_EPISODE`].
+    pub fn windows(&self, budget: usize) -> usize {
+        (self.len() / (4 * self.steps_in(budget).max(1))).clamp(1, MAX_WINDOWS_PER_EPISODE)
+    }
+
+    /// A window of at most `budget` tokens, replayed in `world` (the world it was played in).
+    pub fn window<W: World + ?Sized>(
+        &self,
+        world: &mut W,
+        vocabulary: &Vocabulary,
+        budget: usize,
+        window: Window,
+        rng: &mut impl Rng,
+    ) -> Result<Sequence, DataError> {
+        let name = world.spec().name;
+        let too_small = || DataError::ContextTooSmall { task: name.to_string(), needs: self.per_step, budget };
+        let steps = self.steps_in(budget);
+        if steps == 0 {
+            return Err(too_small());
+        }
+        let start = match window {
+            Window::Random => rng.random_range(0..=self.len() - steps),
+            Window::End => self.len() - steps,
+        };
+        world.reset(self.seed);
+        for action in &self.executed[..start] {
             world.step(action);
         }
-        let mut builder = SequenceBuilder::new(vocabulary, PositionMode::Train(&mut positions));
-        for (expert, executed) in played.experts.iter().zip(&played.executed).skip(start).take(steps) {
-            builder.timestep(&world.observe(), Some(expert)).map_err(in_world)?;
+        let mut builder = SequenceBuilder::new(vocabulary, PositionMode::Train(rng));
+        for (expert, executed) in self.experts.iter().zip(&self.executed).skip(start).take(steps) {
+            let built = builder.timestep(&world.observe(), Some(expert));
+            built.map_err(|source| DataError::World { world: name, seed: self.seed, source })?;
             world.step(executed);
         }
-        builder.finish()
+        let sequence = builder.finish().tail(budget);
+        if sequence.is_empty() { Err(too_small()) } else { Ok(sequence) }
     }
-    .tail(budget);
-    if sequence.is_empty() { Err(too_small()) } else { Ok(sequence) }
 }
 
-/// One training sequence of `world` in `context` tokens: a window of a fresh episode with
-/// `noise`, and for [`PROMPT_SHARE`] of them a demonstration from another episode first.
-pub fn training_sequence(
-    world: &mut dyn World,
-    vocabulary: &Vocabulary,
-    context: usize,
-    noise: &Noise,
-    rng: &mut impl Rng,
-) -> Result<Sequence, DataError> {
-    let seed = seeds::draw(rng);
-    if !rng.random_bool(PROMPT_SHARE) {
-        return segment(world, vocabulary, seed, context, Window::Random, noise, rng);
+/// An episode being cut into windows, and how many it still owes.
+#[derive(Default)]
+struct Cutting {
+    episode: Option<Episode>,
+    windows_left: usize,
+}
+
+/// A world and the episodes it is cutting windows from: one played with training's noise,
+/// and one played cleanly for prompts.
+pub struct Player<W: World + ?Sized = dyn World> {
+    world: Box<W>,
+    noisy: Cutting,
+    clean: Cutting,
+}
+
+impl<W: World + ?Sized> Player<W> {
+    pub fn new(world: Box<W>) -> Self {
+        Player { world, noisy: Cutting::default(), clean: Cutting::default() }
     }
-    let mut demonstration = seeds::draw(rng);
-    if demonstration == seed {
-        demonstration ^= 1;
+
+    pub fn world(&self) -> &W {
+        &self.world
     }
-    let window = if rng.random_bool(PROMPT_FROM_END_SHARE) { Window::End } else { Window::Random };
-    let prompt = segment(world, vocabulary, demonstration, context / 2, window, &Noise::NONE, rng)?;
-    let episode = segment(world, vocabulary, seed, context - prompt.len(), Window::Random, noise, rng)?;
-    Ok(Sequence::prompted(&prompt, &episode, context))
+
+    /// One training sequence in `context` tokens: a window of an episode played with
+    /// `noise`, and for [`PROMPT_SHARE`] of them a demonstration from another episode first.
+    pub fn sequence(
+        &mut self,
+        vocabulary: &Vocabulary,
+        context: usize,
+        noise: &Noise,
+        rng: &mut impl Rng,
+    ) -> Result<Sequence, DataError> {
+        if !rng.random_bool(PROMPT_SHARE) {
+            return self.window(false, vocabulary, context, Window::Random, noise, rng);
+        }
+        let window = if rng.random_bool(PROMPT_FROM_END_SHARE) { Window::End } else { Window::Random };
+        let prompt = self.window(true, vocabulary, context / 2, window, &Noise::NONE, rng)?;
+        let episode = self.window(false, vocabulary, context - prompt.len(), Window::Random, noise, rng)?;
+        Ok(Sequence::prompted(&prompt, &episode, context))
+    }
+
+    /// A window of the clean or the noisy episode, playing a fresh one when it is used up.
+    fn window(
+        &mut self,
+        clean: bool,
+        vocabulary: &Vocabulary,
+        budget: usize,
+        window: Window,
+        noise: &Noise,
+        rng: &mut impl Rng,
+    ) -> Result<Sequence, DataError> {
+        let cutting = if clean { &mut self.clean } else { &mut self.noisy };
+        let world = self.world.as_mut();
+        let episode = match &mut cutting.episode {
+            Some(episode) if cutting.windows_left > 0 => episode,
+            slot => {
+                let episode = Episode::play(world, vocabulary, seeds::draw(rng), noise, rng)?;
+                cutting.windows_left = episode.windows(budget);
+                slot.insert(episode)
+            }
+        };
+        cutting.windows_left -= 1;
+        episode.window(world, vocabulary, budget, window, rng)
+    }
 }
 
 #[cfg(test)]
@@ -205,6 +267,8 @@ mod tests {
     use crate::tokens::text::tests::shipped;
     use crate::tokens::{Modality, Observation};
     use image::RgbaImage;
+    use rand::SeedableRng;
+    use rand_pcg::Pcg64Mcg;
 
     const ECHO_STEPS: u32 = 40;
 
@@ -218,11 +282,13 @@ mod tests {
         steps: u32,
         executed: Vec<Action>,
         resets: Vec<u64>,
+        expert_calls: std::cell::Cell<u32>,
     }
 
     impl Echo {
         fn new(continuous: bool) -> Echo {
-            Echo { continuous, length: ECHO_STEPS, seed: 0, steps: 0, executed: Vec::new(), resets: Vec::new() }
+            let (executed, resets, expert_calls) = (Vec::new(), Vec::new(), Default::default());
+            Echo { continuous, length: ECHO_STEPS, seed: 0, steps: 0, executed, resets, expert_calls }
         }
     }
 
@@ -258,6 +324,7 @@ mod tests {
             self.steps >= self.length
         }
         fn expert(&self) -> Action {
+            self.expert_calls.set(self.expert_calls.get() + 1);
             if self.continuous { Action::Continuous(vec![0.5]) } else { Action::Discrete(vec![self.steps % 4]) }
         }
     }
@@ -284,9 +351,10 @@ mod tests {
     /// last step of an `End` window.
     fn window_starts(world: &mut Echo, budget: usize, rng: &mut Pcg64Mcg) -> (Vec<u32>, u32) {
         let v = vocabulary();
+        let episode = Episode::play(world, &v, 7, &Noise::NONE, rng).unwrap();
         let mut starts = vec![0; ECHO_STEPS as usize];
         for _ in 0..600 {
-            let s = segment(world, &v, 7, budget, Window::Random, &Noise::NONE, rng).unwrap();
+            let s = episode.window(world, &v, budget, Window::Random, rng).unwrap();
             let steps = echo_steps(&v, &s);
             assert_eq!(steps.len() * 4, budget.min(4 * world.length as usize), "whole timesteps fill the budget");
             let first = steps[0].1;
@@ -295,7 +363,7 @@ mod tests {
             }
             starts[first as usize] += 1;
         }
-        let end = segment(world, &v, 7, budget, Window::End, &Noise::NONE, rng).unwrap();
+        let end = episode.window(world, &v, budget, Window::End, rng).unwrap();
         (starts, echo_steps(&v, &end).last().unwrap().1)
     }
 
@@ -307,7 +375,7 @@ mod tests {
         let (starts, end) = window_starts(&mut world, 40, &mut rng);
         assert!(starts[..=30].iter().all(|&n| n > 5) && starts[31..].iter().all(|&n| n == 0), "{starts:?}");
         assert_eq!(end, ECHO_STEPS - 1);
-        // An episode that ends before its cap is replayed with a start among its own.
+        // An episode that ends before its cap offers only its own starts.
         world.length = 25;
         let (starts, end) = window_starts(&mut world, 40, &mut rng);
         assert!(starts[..=15].iter().all(|&n| n > 15) && starts[16..].iter().all(|&n| n == 0), "{starts:?}");
@@ -317,13 +385,14 @@ mod tests {
         assert_eq!((starts[0], end), (600, 24));
 
         let v = vocabulary();
+        let episode = Episode::play(&mut world, &v, 7, &Noise::NONE, &mut rng).unwrap();
         assert!(matches!(
-            segment(&mut world, &v, 7, 3, Window::Random, &Noise::NONE, &mut rng),
+            episode.window(&mut world, &v, 3, Window::Random, &mut rng),
             Err(DataError::ContextTooSmall { needs: 4, budget: 3, .. })
         ));
         world.length = 0;
         assert!(matches!(
-            segment(&mut world, &v, 7, 40, Window::Random, &Noise::NONE, &mut rng),
+            Episode::play(&mut world, &v, 7, &Noise::NONE, &mut rng),
             Err(DataError::EmptyEpisode { world: "echo", seed: 7 })
         ));
     }
@@ -335,7 +404,8 @@ mod tests {
         let mut world = Echo::new(false);
         let (mut differ, mut total) = (0, 0);
         for seed in 0..200 {
-            let s = segment(&mut world, &v, seed, 1000, Window::Random, &Noise::DART, &mut rng).unwrap();
+            let episode = Episode::play(&mut world, &v, seed, &Noise::DART, &mut rng).unwrap();
+            let s = episode.window(&mut world, &v, 1000, Window::Random, &mut rng).unwrap();
             for (step, (_, shown, recorded)) in echo_steps(&v, &s).into_iter().enumerate() {
                 assert_eq!((shown, recorded), (step as u32, step as u32 % 4), "the expert's choice is recorded");
                 differ += usize::from(world.executed[step] != Action::Discrete(vec![recorded]));
@@ -349,7 +419,8 @@ mod tests {
         let mut world = Echo::new(true);
         let mut executed = Vec::new();
         for seed in 0..10 {
-            let s = segment(&mut world, &v, seed, 1000, Window::Random, &Noise::DART, &mut rng).unwrap();
+            let episode = Episode::play(&mut world, &v, seed, &Noise::DART, &mut rng).unwrap();
+            let s = episode.window(&mut world, &v, 1000, Window::Random, &mut rng).unwrap();
             let actions: Vec<u32> =
                 s.elements.iter().filter(|e| e.modality == Modality::Action).map(|e| e.id).collect();
             assert_eq!(actions, vec![v.value(768); 40], "the expert's 0.5 is recorded");
@@ -360,18 +431,26 @@ mod tests {
         assert!((mean - 0.5).abs() < 0.03 && (0.17..0.23).contains(&sd), "mean {mean}, sd {sd}");
     }
 
-    #[test]
-    fn a_quarter_of_sequences_open_with_a_demonstration_of_another_episode() {
+    /// Plays `count` training sequences of Echo, each as its timesteps.
+    fn played(player: &mut Player<Echo>, context: usize, count: usize) -> Vec<Vec<(u32, u32, u32)>> {
         let v = vocabulary();
         let mut rng = Pcg64Mcg::seed_from_u64(3);
-        let mut world = Echo::new(false);
-        let (mut prompted, mut from_end, total) = (0, 0, 800);
-        for _ in 0..total {
-            world.resets.clear();
-            let s = training_sequence(&mut world, &v, 80, &Noise::DART, &mut rng).unwrap();
-            assert!(world.resets.iter().all(|&seed| seeds::is_training(seed)), "{:?}", world.resets);
-            assert!(s.len() <= 80);
-            let steps = echo_steps(&v, &s);
+        (0..count)
+            .map(|_| {
+                let s = player.sequence(&v, context, &Noise::DART, &mut rng).unwrap();
+                assert!(s.len() <= context);
+                echo_steps(&v, &s)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_quarter_of_sequences_open_with_a_demonstration_of_another_episode() {
+        let mut player = Player::new(Box::new(Echo::new(false)));
+        let sequences = played(&mut player, 80, 800);
+        assert!(player.world().resets.iter().all(|&seed| seeds::is_training(seed)), "{:?}", player.world().resets);
+        let (mut prompted, mut from_end) = (0, 0);
+        for steps in &sequences {
             let episode_seed = steps.last().unwrap().0;
             let Some(cut) = steps.iter().position(|&(seed, ..)| seed == episode_seed) else { unreachable!() };
             assert!(steps[cut..].iter().all(|&(seed, ..)| seed == episode_seed));
@@ -381,30 +460,61 @@ mod tests {
             }
             prompted += 1;
             let (prompt, episode) = steps.split_at(cut);
-            assert!(prompt.len() * 4 <= 40, "the prompt keeps at most half the context");
-            assert_eq!((prompt.len(), episode.len()), (10, 10));
+            assert_eq!((prompt.len(), episode.len()), (10, 10), "the prompt keeps half the context");
             assert!(prompt.windows(2).all(|w| w[1].1 == w[0].1 + 1), "the demonstration is consecutive");
             from_end += usize::from(prompt.last().unwrap().1 == ECHO_STEPS - 1);
         }
-        let share = prompted as f64 / total as f64;
+        let share = prompted as f64 / sequences.len() as f64;
         assert!((0.2..0.3).contains(&share), "{share}");
         assert!((0.4..0.65).contains(&(from_end as f64 / prompted as f64)), "{from_end} of {prompted}");
     }
 
     #[test]
+    fn each_episode_gives_a_quarter_of_its_steps_in_windows() {
+        let v = vocabulary();
+        let mut rng = Pcg64Mcg::seed_from_u64(4);
+        // Two-step windows (8 tokens) of 40-step episodes: 40 / (4 * 2) = 5 windows each.
+        let mut player = Player::new(Box::new(Echo::new(false)));
+        let seeds: Vec<u32> = (0..20)
+            .map(|_| {
+                let s = player.window(false, &v, 8, Window::Random, &Noise::DART, &mut rng).unwrap();
+                echo_steps(&v, &s)[0].0
+            })
+            .collect();
+        let runs: Vec<usize> = seeds.chunk_by(|a, b| a == b).map(<[u32]>::len).collect();
+        assert_eq!(runs, [5, 5, 5, 5], "{seeds:?}");
+        // Each play asks the expert once more, to size the windows.
+        assert_eq!(player.world().expert_calls.get(), 4 * (ECHO_STEPS + 1), "four episodes played, no more");
+        // Windows of whole episodes: one each, and the clean episode is another.
+        for clean in [false, false, true] {
+            player.window(clean, &v, 160, Window::Random, &Noise::DART, &mut rng).unwrap();
+        }
+        assert_eq!(player.world().expert_calls.get(), 7 * (ECHO_STEPS + 1));
+        assert_eq!(Episode::play(&mut Echo::new(false), &v, 1, &Noise::NONE, &mut rng).unwrap().windows(4), 8);
+    }
+
+    #[test]
     fn every_world_makes_deterministic_windows_with_loss_on_actions_only() {
         let v = vocabulary();
-        for mut world in envs::all() {
+        for world in envs::all() {
             let name = world.spec().name;
-            let make = |world: &mut dyn World| {
+            let mut player = Player::new(world);
+            let mut make = || {
                 let mut rng = Pcg64Mcg::seed_from_u64(11);
-                training_sequence(world, &v, 256, &Noise::DART, &mut rng).unwrap()
+                let mut episode_rng = Pcg64Mcg::seed_from_u64(12);
+                let world = player.world.as_mut();
+                let episode = Episode::play(world, &v, seeds::draw(&mut episode_rng), &Noise::DART, &mut rng).unwrap();
+                episode.window(world, &v, 256, Window::Random, &mut rng).unwrap()
             };
-            let (a, b) = (make(world.as_mut()), make(world.as_mut()));
+            let (a, b) = (make(), make());
             assert_eq!(a, b, "{name}: the same generator gives the same sequence");
             assert!(!a.is_empty() && a.len() <= 256, "{name}: {} tokens", a.len());
             for e in &a.elements {
                 assert_eq!(e.loss, e.modality == Modality::Action, "{name}: {e:?}");
+            }
+            for _ in 0..4 {
+                let s = player.sequence(&v, 256, &Noise::DART, &mut Pcg64Mcg::seed_from_u64(13)).unwrap();
+                assert!(!s.is_empty() && s.len() <= 256, "{name}");
             }
         }
     }

@@ -21,14 +21,15 @@
 //! captions: acting takes three quarters of training, as it does in Gato, while the
 //! captions the page shows off still get a quarter.
 //!
-//! A sequence is a pure function of the stream's seed and its index (worlds are reset for
-//! every episode), so a stream replays exactly and any stretch of it can be regenerated.
+//! A stream is a function of its seed and its tasks alone, so it replays exactly. (Not of
+//! a sequence's index alone: a world's episode is cut into several windows, see
+//! [`episodes`], so a sequence depends on the ones before it.)
 
-use super::episodes::{self, Noise};
+use super::episodes::{Noise, Player};
 use super::{DataError, captions, seeds};
 use crate::envs::captions::digits::{self, Dataset, Ink, Prompt, Split};
 use crate::envs::captions::{Sample, scenes};
-use crate::envs::{self, Kind, World};
+use crate::envs::{self, Kind};
 use crate::tokens::{Sequence, Vocabulary};
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
@@ -128,7 +129,7 @@ pub enum StreamError {
 
 /// What makes a task's sequences.
 enum Source {
-    World(Box<dyn World>),
+    World(Player),
     Scenes,
     /// The training split of MNIST or Fashion-MNIST (never the test split).
     Images(Dataset),
@@ -142,7 +143,7 @@ impl Source {
             Family::Mnist => Source::Images(images(Dataset::mnist(&dirs.mnist, Split::Train)?)?),
             Family::FashionMnist => Source::Images(images(Dataset::fashion_mnist(&dirs.fashion, Split::Train)?)?),
             Family::Atari | Family::Control | Family::Grid => {
-                Source::World(envs::make(task.name).ok_or_else(|| unknown(task.name))?)
+                Source::World(Player::new(envs::make(task.name).ok_or_else(|| unknown(task.name))?))
             }
         })
     }
@@ -162,6 +163,8 @@ pub struct Stream<'v> {
     tasks: Vec<Task>,
     sources: Vec<Source>,
     pick: WeightedIndex<f64>,
+    /// The index of the next sequence.
+    index: u64,
 }
 
 impl<'v> Stream<'v> {
@@ -185,7 +188,7 @@ impl<'v> Stream<'v> {
             all.into_iter().filter(|t| only.is_empty() || only.iter().any(|name| name == t.name)).collect();
         let sources = tasks.iter().map(|task| Source::load(task, dirs)).collect::<Result<_, _>>()?;
         let pick = WeightedIndex::new(tasks.iter().map(|t| t.weight)).map_err(|_| StreamError::NoTasks)?;
-        Ok(Stream { vocabulary, context, seed, noise: Noise::DART, tasks, sources, pick })
+        Ok(Stream { vocabulary, context, seed, noise: Noise::DART, tasks, sources, pick, index: 0 })
     }
 
     /// The tasks a record's task index points into.
@@ -199,14 +202,13 @@ impl<'v> Stream<'v> {
         (self.pick.sample(&mut rng), rng)
     }
 
-    /// Sequence `index` of the stream and its task's index in [`Stream::tasks`].
-    pub fn sequence(&mut self, index: u64) -> Result<(usize, Sequence), DataError> {
-        let (task, mut rng) = self.draw_task(index);
+    /// The next sequence of the stream, and its task's index in [`Stream::tasks`].
+    pub fn next_sequence(&mut self) -> Result<(usize, Sequence), DataError> {
+        let (task, mut rng) = self.draw_task(self.index);
+        self.index += 1;
         let (name, vocabulary, context) = (self.tasks[task].name, self.vocabulary, self.context);
         let sequence = match &mut self.sources[task] {
-            Source::World(world) => {
-                episodes::training_sequence(world.as_mut(), vocabulary, context, &self.noise, &mut rng)?
-            }
+            Source::World(player) => player.sequence(vocabulary, context, &self.noise, &mut rng)?,
             Source::Scenes => {
                 captions::pack(name, vocabulary, context, &mut rng, |rng| Some(scenes::sample(seeds::draw(rng))))?
             }
@@ -286,13 +288,11 @@ mod tests {
         let tasks = ["grid", "cartpole_swingup", "scenes"];
         let take = |seed| {
             let mut s = stream(&v, seed, &tasks);
-            (0..12).map(|i| s.sequence(i).unwrap()).collect::<Vec<_>>()
+            (0..12).map(|_| s.next_sequence().unwrap()).collect::<Vec<_>>()
         };
         let first = take(5);
         assert_eq!(first, take(5));
         assert_ne!(first, take(6));
-        let mut s = stream(&v, 5, &tasks);
-        assert_eq!(s.sequence(7).unwrap(), first[7], "any sequence can be made on its own");
     }
 
     #[test]
@@ -302,8 +302,8 @@ mod tests {
             let mut s = stream(&v, 3, &[task.name]);
             let mut bytes = Vec::new();
             let mut sequences = Vec::new();
-            for index in 0..3 {
-                let (t, sequence) = s.sequence(index).unwrap();
+            for _ in 0..3 {
+                let (t, sequence) = s.next_sequence().unwrap();
                 assert_eq!(s.tasks()[t].name, task.name);
                 format::encode(t as u16, &sequence, &mut bytes).unwrap();
                 sequences.push(sequence);
@@ -374,6 +374,6 @@ mod tests {
         assert!(matches!(Stream::new(&v, 256, 0, &names(&["mnist"]), &nowhere), Err(StreamError::Dataset(_))));
         assert!(Stream::new(&v, 256, 0, &names(&["grid"]), &nowhere).is_ok(), "worlds need no files");
         let mut tiny = Stream::new(&v, 8, 0, &names(&["grid"]), &nowhere).unwrap();
-        assert!(matches!(tiny.sequence(0), Err(DataError::ContextTooSmall { .. })));
+        assert!(matches!(tiny.next_sequence(), Err(DataError::ContextTooSmall { .. })));
     }
 }

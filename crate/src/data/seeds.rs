@@ -2,10 +2,9 @@
 //!
 //! Evaluation (`gatito play`, [`crate::envs::rollout`], the page) seeds episode `i` with
 //! `i` (or a small offset plus `i`), so its seeds are far below 2^63. Every seed training
-//! uses has the top bit set, so the two sets cannot meet: a training seed is a hash of the
-//! stream's seed and the sequence's index with that bit forced on, and the seeds a
-//! sequence needs beyond its first (a prompt's episode, a scene per sentence) are drawn
-//! from a generator seeded with it, again with the bit forced on.
+//! uses has the top bit set, so the two sets cannot meet: each sequence's generator is
+//! seeded with a hash of the stream's seed and the sequence's index, that bit forced on,
+//! and the seeds it draws for episodes and scenes ([`draw`]) have the bit forced on too.
 
 use rand::Rng;
 
