@@ -1,5 +1,6 @@
 //! The `gatito` command line.
 
+mod model;
 mod tokens;
 mod worlds;
 
@@ -30,6 +31,8 @@ enum Command {
     Render(worlds::RenderArgs),
     /// The expert's and random play's scores in every world.
     Scores(worlds::ScoresArgs),
+    /// Check that the model reproduces its golden logits (exported by the training recipe).
+    Verify(model::VerifyArgs),
 }
 
 /// The shipped model: `models/gatito-s` under the working folder, else beside the crate.
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Play(args) => worlds::play(args),
         Command::Render(args) => worlds::render(args),
         Command::Scores(args) => worlds::scores(args),
+        Command::Verify(args) => model::verify(args, &cli.model),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -188,6 +188,12 @@ impl<'a> SequenceBuilder<'a> {
 }
 
 impl Sequence {
+    /// A sequence from ready-made parts (golden files, tests), taken as one step.
+    pub fn from_parts(elements: Vec<Element>, patches: Vec<PatchInput>) -> Sequence {
+        let starts = if elements.is_empty() { vec![] } else { vec![0] };
+        Sequence { elements, patches, starts }
+    }
+
     pub fn len(&self) -> usize {
         self.elements.len()
     }
@@ -199,6 +205,17 @@ impl Sequence {
     /// The number of timesteps and sentences.
     pub fn steps(&self) -> usize {
         self.starts.len()
+    }
+
+    /// Elements `from..to` as their own sequence (one step), patches renumbered. For feeding
+    /// a model piece by piece.
+    pub fn slice_elements(&self, from: usize, to: usize) -> Sequence {
+        let mut out = self.slice(from);
+        out.elements.truncate(to - from);
+        let used = out.elements.iter().filter(|e| e.modality == Modality::Patch).count();
+        out.patches.truncate(used);
+        out.starts = vec![0];
+        out
     }
 
     /// The latest whole timesteps that fit in `budget` elements.
