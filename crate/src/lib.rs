@@ -4,6 +4,7 @@
 //! `envs` are the worlds that produce observations, `model` is the transformer that reads
 //! the sequence and writes actions and text, and `web` exposes it all to the page.
 
+pub mod agent;
 pub mod envs;
 pub mod model;
 pub mod tokens;

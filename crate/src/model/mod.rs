@@ -302,7 +302,7 @@ mod tests {
             let image =
                 image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, (t * 40) as u8]));
             let obs = Observation { image: Some(image), continuous: vec![t as f32 * 0.1], ..Default::default() };
-            b.timestep(&obs, Some(&Action::Discrete(vec![t % 3]))).unwrap();
+            b.timestep(&obs, &Action::Discrete(vec![t % 3])).unwrap();
         }
         b.finish()
     }
