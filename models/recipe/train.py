@@ -22,7 +22,6 @@ from tokenizers import Tokenizer
 from tqdm import tqdm
 
 from model import Config, Gatito
-from stream import Stream
 
 PRESETS = {
     # For tests: trains in seconds.
@@ -106,6 +105,8 @@ def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_
 
 
 def main():
+    from stream import Stream
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=PRESETS, default="s")
     parser.add_argument("--steps", type=int, default=12000)
