@@ -31,6 +31,10 @@ enum Command {
     Render(worlds::RenderArgs),
     /// The expert's and random play's scores in every world.
     Scores(worlds::ScoresArgs),
+    /// Caption an image with the model.
+    Caption(model::DescribeArgs),
+    /// Ask the model a question about an image.
+    Ask(model::AskArgs),
     /// Check that the model reproduces its golden logits (exported by the training recipe).
     Verify(model::VerifyArgs),
 }
@@ -49,6 +53,8 @@ pub fn main() -> ExitCode {
         Command::Play(args) => worlds::play(args),
         Command::Render(args) => worlds::render(args),
         Command::Scores(args) => worlds::scores(args),
+        Command::Caption(args) => model::caption(args, &cli.model),
+        Command::Ask(args) => model::ask(args, &cli.model),
         Command::Verify(args) => model::verify(args, &cli.model),
     };
     match result {
