@@ -10,7 +10,8 @@
 //! decoded until end-of-text or a length cap, in a cache of its own so that captioning
 //! never disturbs an episode in progress.
 
-use crate::envs::ActionSpec;
+use crate::envs::rollout::{Actor, ActorError};
+use crate::envs::{ActionSpec, World};
 use crate::model::generate::{Sampling, probabilities, sample};
 use crate::model::{Cache, Gatito, ModelError};
 use crate::tokens::image::PositionMode;
@@ -164,6 +165,17 @@ impl Agent {
             logits = self.model.forward_last(&Sequence::from_parts(vec![element], vec![]), &mut cache)?;
         }
         Ok(said)
+    }
+}
+
+/// The model playing a world: it sees only what the world observes.
+impl Actor for Agent {
+    fn begin(&mut self, _: &dyn World, _: u64) -> std::result::Result<(), ActorError> {
+        Ok(self.begin_episode(None)?)
+    }
+
+    fn act(&mut self, world: &dyn World) -> std::result::Result<Action, ActorError> {
+        Ok(Agent::act(self, &world.observe(), &world.spec().action)?.action)
     }
 }
 

@@ -50,8 +50,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Tokens(command) => tokens::run(command, &cli.model),
         Command::Worlds(args) => worlds::list(args),
-        Command::Play(args) => worlds::play(args),
-        Command::Render(args) => worlds::render(args),
+        Command::Play(args) => worlds::play(args, &cli.model),
+        Command::Render(args) => worlds::render(args, &cli.model),
         Command::Scores(args) => worlds::scores(args),
         Command::Caption(args) => model::caption(args, &cli.model),
         Command::Ask(args) => model::ask(args, &cli.model),
@@ -77,4 +77,13 @@ fn print<T: serde::Serialize>(report: &T, json: bool, human: impl FnOnce(&T)) ->
         human(report)
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

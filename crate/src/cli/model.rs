@@ -3,6 +3,7 @@
 
 use super::{Result, print};
 use crate::agent::Agent;
+use crate::envs::rollout::{Actor, Expert, Policy, Random};
 use crate::model::ModelFiles;
 use crate::model::generate::Sampling;
 use crate::model::golden::{Golden, TOLERANCE};
@@ -20,9 +21,9 @@ pub struct SamplingArgs {
     /// Sample among the k most likely tokens only.
     #[arg(long)]
     top_k: Option<usize>,
-    /// The sampling seed.
+    /// The seed of the sampler (not of the world).
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    sampling_seed: u64,
 }
 
 impl SamplingArgs {
@@ -35,13 +36,22 @@ impl SamplingArgs {
     }
 }
 
+/// The actor a `--policy` names; the model needs its folder and sampling settings.
+pub fn actor(policy: Policy, dir: &Path, sampling: &SamplingArgs) -> Result<Box<dyn Actor>> {
+    Ok(match policy {
+        Policy::Expert => Box::new(Expert),
+        Policy::Random => Box::new(Random::new()),
+        Policy::Model => Box::new(agent(dir, sampling)?),
+    })
+}
+
 /// The agent for the shipped (or `--model`) weights.
 pub fn agent(dir: &Path, sampling: &SamplingArgs) -> Result<Agent> {
     if !dir.join("model.safetensors").exists() {
         return Err(format!("{} has no trained weights (model.safetensors); see models/recipe", dir.display()).into());
     }
     let (model, vocabulary) = ModelFiles::read(dir)?.load(&Device::Cpu)?;
-    Ok(Agent::new(model, vocabulary, sampling.sampling(), sampling.seed))
+    Ok(Agent::new(model, vocabulary, sampling.sampling(), sampling.sampling_seed))
 }
 
 #[derive(clap::Args)]
