@@ -1,5 +1,6 @@
 //! The `gatito` command line.
 
+mod bench;
 mod model;
 mod tokens;
 mod worlds;
@@ -35,6 +36,8 @@ enum Command {
     Caption(model::DescribeArgs),
     /// Ask the model a question about an image.
     Ask(model::AskArgs),
+    /// Time the model on this machine's CPU: prefill, decode, agent steps, captions.
+    Bench(bench::BenchArgs),
     /// Check that the model reproduces its golden logits (exported by the training recipe).
     Verify(model::VerifyArgs),
 }
@@ -55,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Scores(args) => worlds::scores(args),
         Command::Caption(args) => model::caption(args, &cli.model),
         Command::Ask(args) => model::ask(args, &cli.model),
+        Command::Bench(args) => bench::bench(args, &cli.model),
         Command::Verify(args) => model::verify(args, &cli.model),
     };
     match result {

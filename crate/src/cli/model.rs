@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// How the next token is chosen.
-#[derive(clap::Args)]
+#[derive(clap::Args, Default)]
 pub struct SamplingArgs {
     /// Sample at this temperature instead of taking the most likely token.
     #[arg(long)]

@@ -182,6 +182,7 @@ pub struct Gatito {
     norm: LayerNorm,
     head: Linear,
     slopes: Vec<f32>,
+    parameter_count: usize,
     device: Device,
 }
 
@@ -189,12 +190,18 @@ impl Gatito {
     /// Loads the weights from the bytes of `model.safetensors` (any float dtype; computed in f32).
     pub fn load(config: Config, safetensors: Vec<u8>, device: &Device) -> Result<Self> {
         config.validate().map_err(ModelError::Config)?;
+        let parameter_count = safetensors::SafeTensors::deserialize(&safetensors)
+            .map_err(|e| ModelError::Weights(e.to_string()))?
+            .tensors()
+            .iter()
+            .map(|(_, view)| view.shape().iter().product::<usize>())
+            .sum();
         let vb = VarBuilder::from_buffered_safetensors(safetensors, DType::F32, device)
             .map_err(|e| ModelError::Weights(e.to_string()))?;
-        Self::build(config, vb).map_err(|e| ModelError::Weights(e.to_string()))
+        Self::build(config, vb, parameter_count).map_err(|e| ModelError::Weights(e.to_string()))
     }
 
-    pub(crate) fn build(config: Config, vb: VarBuilder) -> candle_core::Result<Self> {
+    fn build(config: Config, vb: VarBuilder, parameter_count: usize) -> candle_core::Result<Self> {
         let blocks = (0..config.layers)
             .map(|i| Block::load(vb.pp("blocks").pp(i), &config))
             .collect::<candle_core::Result<_>>()?;
@@ -205,9 +212,15 @@ impl Gatito {
             norm: candle_nn::layer_norm(config.d_model, config.norm_eps, vb.pp("norm"))?,
             head: candle_nn::linear_no_bias(config.d_model, config.vocab(), vb.pp("head"))?,
             slopes,
+            parameter_count,
             device: vb.device().clone(),
             config,
         })
+    }
+
+    /// The number of weights.
+    pub fn parameters(&self) -> usize {
+        self.parameter_count
     }
 
     pub fn new_cache(&self) -> Cache {
