@@ -7,6 +7,7 @@
 //! state vectors and text alone.
 
 pub mod draw;
+pub mod games;
 
 use crate::tokens::{Action, Observation};
 use image::RgbaImage;
@@ -89,7 +90,9 @@ pub trait World {
 
 /// Every world, freshly made (not yet reset).
 pub fn all() -> Vec<Box<dyn World>> {
-    Vec::new()
+    let mut worlds: Vec<Box<dyn World>> = Vec::new();
+    worlds.extend(games::all());
+    worlds
 }
 
 /// The world called `name`.
