@@ -499,27 +499,33 @@ impl Seaquest {
     }
 
     /// Clears the cells where, `t` steps from now, an enemy or a bullet would hit the
-    /// submarine, including bullets not yet fired and enemies not yet come.
+    /// submarine, including bullets not yet fired and enemies not yet come. Beyond the
+    /// first step every hazard is widened by a step of the submarine, so that one move
+    /// that goes astray (a sticky action) does not sink it.
     fn clear_hazards(&self, t: usize, safe: &mut Cells) {
+        let slack = if t > 1 { SUB_STEP } else { 0 };
+        let mut hazard = |x: f32, y: i32, w: i32, h: i32| {
+            Self::mark_box(safe, (x, y - slack, w, h + 2 * slack), 1.0 + slack as f32, false)
+        };
         for (lane, &top) in LANE_TOPS.iter().enumerate() {
             if let Some(b) = self.bullets[lane] {
-                Self::mark_box(safe, (b.x_after(t), top + 2, BULLET_LENGTH, 1), 1.0, false);
+                hazard(b.x_after(t), top + 2, BULLET_LENGTH, 1);
             }
             let Some((kind, e)) = self.enemies[lane] else {
                 // An enemy may enter an empty lane at either end.
                 if t > 1 {
-                    Self::mark_box(safe, (2.0 - WIDTH as f32, top, WIDTH, HEIGHT), 0.0, false);
-                    Self::mark_box(safe, (SIZE as f32 - 2.0, top, WIDTH, HEIGHT), 0.0, false);
+                    hazard(1.0 - WIDTH as f32, top, WIDTH, HEIGHT);
+                    hazard(SIZE as f32 - 1.0, top, WIDTH, HEIGHT);
                 }
                 continue;
             };
-            Self::mark_box(safe, (e.x_after(t), top, WIDTH, HEIGHT), 1.0, false);
+            hazard(e.x_after(t), top, WIDTH, HEIGHT);
             if kind == Enemy::Sub && self.bullets[lane].is_none() {
                 // Anywhere between a bullet fired now and one fired at the first step.
                 let (latest, earliest) =
                     (bullet_from(e.x_after(t), e.speed).x, bullet_from(e.x_after(1), e.speed).x_after(t - 1));
                 let (from, to) = (latest.min(earliest), latest.max(earliest));
-                Self::mark_box(safe, (from, top + 2, (to - from).ceil() as i32 + BULLET_LENGTH, 1), 1.0, false);
+                hazard(from, top + 2, (to - from).ceil() as i32 + BULLET_LENGTH, 1);
             }
         }
     }
