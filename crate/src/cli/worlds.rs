@@ -206,8 +206,14 @@ fn at_least_one(count: u32, flag: &str) -> Result<()> {
     if count == 0 { Err(format!("{flag} must be at least 1").into()) } else { Ok(()) }
 }
 
+/// Mean ± standard deviation, with decimals suited to the world's score scale.
 fn mean_and_std(e: &Evaluation) -> String {
-    format!("{:.1} ± {:.1}", e.mean, e.std)
+    let decimals = match e.mean.abs().max(e.std) {
+        x if x >= 1000.0 => 0,
+        x if x >= 10.0 => 1,
+        _ => 2,
+    };
+    format!("{:.*} ± {:.*}", decimals, e.mean, decimals, e.std)
 }
 
 fn kind(spec: &WorldSpec) -> String {
