@@ -45,6 +45,16 @@ setup_debian() {
     fi
 }
 
+setup_python() {
+    # pip's dry run lists what it would install: nothing, once every pin is satisfied.
+    if pip install --dry-run --quiet --report - -r models/recipe/requirements.txt 2>/dev/null \
+        | python3 -c 'import json, sys; sys.exit(1 if json.load(sys.stdin)["install"] else 0)'; then
+        return
+    fi
+    step "installing the recipe's Python packages"
+    pip install --quiet -r models/recipe/requirements.txt
+}
+
 setup_node() {
     # npm ci only when the lock changed since the last install.
     if ! cmp -s www/package-lock.json www/node_modules/.package-lock.json; then
@@ -55,8 +65,8 @@ setup_node() {
 
 build_web() {
     step "building the wasm package"
-    cargo build -p gatito --lib --release --target "$WASM_TARGET"
-    wasm-bindgen --target web --no-typescript --out-dir www/pkg "target/$WASM_TARGET/release/gatito.wasm"
+    cargo build -p gatito --lib --profile web --target "$WASM_TARGET"
+    wasm-bindgen --target web --no-typescript --out-dir www/pkg "target/$WASM_TARGET/web/gatito.wasm"
     mkdir -p www/models
     rm -rf www/models/gatito-s
     cp -r models/gatito-s www/models/gatito-s
@@ -71,9 +81,16 @@ run_tests() {
     setup_wasm_pack
     setup_debian chromium chromium-driver mesa-vulkan-drivers
     setup_node
+    setup_python
+    step "preparing MNIST and Fashion-MNIST"
+    models/recipe/prepare_data.sh
 
     step "native tests"
     cargo test --workspace
+
+    step "training recipe tests"
+    # The debug binary that cargo test just built is fast enough for a few batches.
+    (cd models/recipe && GATITO_BIN="$PWD/../../target/debug/gatito" python3 -m pytest -q)
 
     step "wasm tests in headless Chromium"
     wasm-pack test --headless --chrome crate

@@ -5,6 +5,7 @@
 //! training sequences, `model` is the transformer that reads the sequence and writes
 //! actions and text, and `web` exposes it all to the page.
 
+pub mod agent;
 pub mod data;
 pub mod envs;
 pub mod model;

@@ -42,13 +42,9 @@ fn play_reports_each_episode_and_their_mean() {
 
 #[test]
 fn play_with_an_unknown_world_or_policy_fails_clearly() {
-    let output = Command::new(env!("CARGO_BIN_EXE_gatito")).args(["play", "pong-ish"]).output().unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused(&["play", "pong-ish"]);
     assert!(stderr.contains("unknown world 'pong-ish'") && stderr.contains("cartpole_swingup"), "{stderr}");
-
-    let output = Command::new(env!("CARGO_BIN_EXE_gatito")).args(["play", "reacher", "--policy", "psychic"]).output();
-    let stderr = String::from_utf8_lossy(&output.unwrap().stderr).into_owned();
+    let stderr = refused(&["play", "reacher", "--policy", "psychic"]);
     assert!(stderr.contains("expert, random"), "{stderr}");
 }
 
@@ -69,4 +65,61 @@ fn tokens_bins_observations_with_mu_law_and_actions_uniformly() {
     assert_eq!(observation["bins"], serde_json::json!([512, 744, 279]));
     let action = json(&["tokens", "continuous", "0.5", "--action", "--json"]);
     assert_eq!(action["bins"], serde_json::json!([768]));
+}
+
+const TINY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny");
+
+/// Runs gatito expecting it to refuse; returns its error message.
+fn refused(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_gatito")).args(args).output().expect("the binary runs");
+    assert!(!output.status.success(), "gatito {args:?} should fail");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn tokens_cuts_images_and_text() {
+    let path = std::env::temp_dir().join(format!("gatito-cli-tokens-{}.png", std::process::id()));
+    image::RgbImage::from_pixel(200, 100, image::Rgb([255, 255, 255])).save(&path).unwrap();
+    let report = json(&["tokens", "image", path.to_str().unwrap(), "--json"]);
+    std::fs::remove_file(&path).ok();
+    assert_eq!(report["source"], serde_json::json!([200, 100]));
+    assert_eq!(report["grid"], serde_json::json!([4, 4]));
+    assert_eq!(report["patches"][5]["row_bin"], 48);
+    assert_eq!(report["patches"][0]["first_values"][0], 0.25);
+    let text = json(&["tokens", "text", "go to the red ball", "--json"]);
+    assert_eq!(text["ids"].as_array().unwrap().len(), text["pieces"].as_array().unwrap().len());
+    assert!(refused(&["tokens", "image", "Cargo.toml"]).contains("not an image"));
+}
+
+#[test]
+fn caption_and_ask_run_the_model_on_an_image() {
+    let path = std::env::temp_dir().join(format!("gatito-cli-caption-{}.png", std::process::id()));
+    image::RgbImage::from_pixel(40, 30, image::Rgb([200, 30, 30])).save(&path).unwrap();
+    let png = path.to_str().unwrap();
+    let caption = json(&["caption", png, "--model", TINY, "--json"]);
+    assert!(caption["text"].is_string());
+    let answer =
+        json(&["ask", png, "what colour is it?", "--model", TINY, "--json", "--top-k", "5", "--temperature", "0.8"]);
+    assert!(answer["text"].is_string());
+    assert!(refused(&["ask", png, "  ", "--model", TINY]).contains("the question is empty"));
+    let no_weights = std::env::temp_dir();
+    assert!(refused(&["caption", png, "--model", no_weights.to_str().unwrap()]).contains("model.safetensors"));
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn verify_accepts_the_golden_fixture() {
+    let verdict = json(&["verify", "--model", TINY, "--json"]);
+    assert!(verdict["max_abs_diff"].as_f64().unwrap() <= 1e-4);
+}
+
+#[test]
+fn bench_reports_every_figure() {
+    let report = json(&["bench", "--model", TINY, "--steps", "3", "--json"]);
+    for key in
+        ["prefill_tokens_per_s", "decode_tokens_per_s", "step_ms_p50", "step_ms_p95", "caption_ms", "model_download_mb"]
+    {
+        assert!(report[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {report}");
+    }
+    assert_eq!(report["context"], 64);
 }

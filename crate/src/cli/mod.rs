@@ -1,6 +1,8 @@
 //! The `gatito` command line.
 
+mod bench;
 mod data;
+mod model;
 mod tokens;
 mod worlds;
 
@@ -35,6 +37,14 @@ enum Command {
     Data(data::DataArgs),
     /// Print the texts the worlds produce, one per line, for training the text tokenizer.
     Corpus(data::CorpusArgs),
+    /// Caption an image with the model.
+    Caption(model::DescribeArgs),
+    /// Ask the model a question about an image.
+    Ask(model::AskArgs),
+    /// Time the model on this machine's CPU: prefill, decode, agent steps, captions.
+    Bench(bench::BenchArgs),
+    /// Check that the model reproduces its golden logits (exported by the training recipe).
+    Verify(model::VerifyArgs),
 }
 
 /// The shipped model: `models/gatito-s` under the working folder, else beside the crate.
@@ -48,11 +58,15 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Tokens(command) => tokens::run(command, &cli.model),
         Command::Worlds(args) => worlds::list(args),
-        Command::Play(args) => worlds::play(args),
-        Command::Render(args) => worlds::render(args),
+        Command::Play(args) => worlds::play(args, &cli.model),
+        Command::Render(args) => worlds::render(args, &cli.model),
         Command::Scores(args) => worlds::scores(args),
         Command::Data(args) => data::data(args, &cli.model),
         Command::Corpus(args) => data::corpus(args),
+        Command::Caption(args) => model::caption(args, &cli.model),
+        Command::Ask(args) => model::ask(args, &cli.model),
+        Command::Bench(args) => bench::bench(args, &cli.model),
+        Command::Verify(args) => model::verify(args, &cli.model),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,4 +88,13 @@ fn print<T: serde::Serialize>(report: &T, json: bool, human: impl FnOnce(&T)) ->
         human(report)
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -1,12 +1,13 @@
 //! `gatito worlds`, `play`, `render` and `scores`: the worlds and their experts, from the
 //! command line. Episodes are played by [`crate::envs::rollout`]; this file only formats.
 
+use super::model::{SamplingArgs, actor};
 use super::{Result, print};
-use crate::envs::rollout::{self, Evaluation, Policy};
+use crate::envs::rollout::{self, Evaluation, Expert, Policy, Random};
 use crate::envs::{self, ActionSpec, World, WorldSpec};
 use clap::Args;
 use image::RgbaImage;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct ListArgs {
@@ -18,9 +19,11 @@ pub struct ListArgs {
 pub struct PlayArgs {
     /// The world's name, as `gatito worlds` lists it.
     world: String,
-    /// Who acts: expert or random.
+    /// Who acts: expert, random, or model.
     #[arg(long, default_value = "expert")]
     policy: Policy,
+    #[command(flatten)]
+    sampling: SamplingArgs,
     /// How many episodes to play.
     #[arg(long, default_value_t = 10)]
     episodes: u32,
@@ -41,9 +44,11 @@ pub struct RenderArgs {
     /// The episode's seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Who acts: expert or random.
+    /// Who acts: expert, random, or model.
     #[arg(long, default_value = "expert")]
     policy: Policy,
+    #[command(flatten)]
+    sampling: SamplingArgs,
     /// Where to write the contact sheet (PNG).
     #[arg(long)]
     out: PathBuf,
@@ -84,10 +89,11 @@ struct PlayReport {
     evaluation: Evaluation,
 }
 
-pub fn play(args: PlayArgs) -> Result<()> {
+pub fn play(args: PlayArgs, model: &Path) -> Result<()> {
     let mut world = find(&args.world)?;
     at_least_one(args.episodes, "--episodes")?;
-    let evaluation = rollout::evaluate(world.as_mut(), args.policy, args.episodes, args.seed);
+    let mut actor = actor(args.policy, model, &args.sampling)?;
+    let evaluation = rollout::evaluate(world.as_mut(), actor.as_mut(), args.episodes, args.seed)?;
     let report = PlayReport {
         world: world.spec().name,
         policy: args.policy,
@@ -108,10 +114,11 @@ pub fn play(args: PlayArgs) -> Result<()> {
 const GAP: u32 = 4;
 const GAP_COLOUR: image::Rgba<u8> = image::Rgba([40, 44, 52, 255]);
 
-pub fn render(args: RenderArgs) -> Result<()> {
+pub fn render(args: RenderArgs, model: &Path) -> Result<()> {
     let mut world = find(&args.world)?;
     at_least_one(args.frames, "--frames")?;
-    let strip = rollout::film(world.as_mut(), args.policy, args.seed, args.frames);
+    let mut actor = actor(args.policy, model, &args.sampling)?;
+    let strip = rollout::film(world.as_mut(), actor.as_mut(), args.seed, args.frames)?;
     let sheet = contact_sheet(&strip.frames)?;
     sheet
         .save_with_format(&args.out, image::ImageFormat::Png)
@@ -154,14 +161,16 @@ struct ScoreRow {
 
 pub fn scores(args: ScoresArgs) -> Result<()> {
     at_least_one(args.episodes, "--episodes")?;
-    let rows: Vec<ScoreRow> = envs::all()
+    let rows = envs::all()
         .into_iter()
-        .map(|mut world| ScoreRow {
-            world: world.spec().name,
-            expert: rollout::evaluate(world.as_mut(), Policy::Expert, args.episodes, args.seed),
-            random: rollout::evaluate(world.as_mut(), Policy::Random, args.episodes, args.seed),
+        .map(|mut world| {
+            Ok(ScoreRow {
+                world: world.spec().name,
+                expert: rollout::evaluate(world.as_mut(), &mut Expert, args.episodes, args.seed)?,
+                random: rollout::evaluate(world.as_mut(), &mut Random::new(), args.episodes, args.seed)?,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<ScoreRow>>>()?;
     let last_seed = rollout::episode_seed(args.seed, args.episodes - 1);
     print(&rows, args.json, |rows| {
         if args.markdown {
@@ -197,8 +206,14 @@ fn at_least_one(count: u32, flag: &str) -> Result<()> {
     if count == 0 { Err(format!("{flag} must be at least 1").into()) } else { Ok(()) }
 }
 
+/// Mean ± standard deviation, with decimals suited to the world's score scale.
 fn mean_and_std(e: &Evaluation) -> String {
-    format!("{:.1} ± {:.1}", e.mean, e.std)
+    let decimals = match e.mean.abs().max(e.std) {
+        x if x >= 1000.0 => 0,
+        x if x >= 10.0 => 1,
+        _ => 2,
+    };
+    format!("{:.*} ± {:.*}", decimals, e.mean, decimals, e.std)
 }
 
 fn kind(spec: &WorldSpec) -> String {

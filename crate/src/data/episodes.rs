@@ -125,7 +125,7 @@ impl Episode {
             return Err(DataError::EmptyEpisode { world: spec.name, seed });
         }
         let mut sizing = SequenceBuilder::new(vocabulary, PositionMode::Eval);
-        let first = sizing.timestep(&world.observe(), Some(&world.expert()));
+        let first = sizing.timestep(&world.observe(), &world.expert());
         first.map_err(|source| DataError::World { world: spec.name, seed, source })?;
         let mut episode = Episode { seed, per_step: sizing.finish().len(), experts: Vec::new(), executed: Vec::new() };
         // The cap is enforced here too, so that no world can keep this loop going forever.
@@ -184,7 +184,7 @@ impl Episode {
         }
         let mut builder = SequenceBuilder::new(vocabulary, PositionMode::Train(rng));
         for (expert, executed) in self.experts.iter().zip(&self.executed).skip(start).take(steps) {
-            let built = builder.timestep(&world.observe(), Some(expert));
+            let built = builder.timestep(&world.observe(), expert);
             built.map_err(|source| DataError::World { world: name, seed: self.seed, source })?;
             world.step(executed);
         }
@@ -526,7 +526,7 @@ mod tests {
             let mut rng = Pcg64Mcg::seed_from_u64(4);
             let (mut clean, mut noisy) = (0.0, 0.0);
             for seed in 0..4 {
-                clean += rollout::evaluate(world.as_mut(), rollout::Policy::Expert, 1, seed).mean;
+                clean += rollout::evaluate(world.as_mut(), &mut rollout::Expert, 1, seed).unwrap().mean;
                 world.reset(seed);
                 while !world.done() {
                     let action = Noise::DART.perturb(&world.expert(), &spec.action, &mut rng);

@@ -194,9 +194,9 @@ pub(crate) mod tests {
         let image = RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 77]));
         let obs =
             Observation { text: Some("go to the red ball".into()), image: Some(image.clone()), ..Default::default() };
-        b.timestep(&obs, Some(&Action::Discrete(vec![2]))).unwrap();
+        b.timestep(&obs, &Action::Discrete(vec![2])).unwrap();
         b.sentence(&[Part::Image(&image), Part::Context("what is this?"), Part::Target("a dress.")]).unwrap();
-        b.timestep(&Observation { continuous: vec![0.5, -3.0], ..Default::default() }, None).unwrap();
+        b.observation(&Observation { continuous: vec![0.5, -3.0], ..Default::default() }).unwrap();
         b.finish()
     }
 

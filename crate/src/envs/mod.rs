@@ -9,6 +9,7 @@
 pub mod captions;
 pub mod control;
 pub mod draw;
+pub mod games;
 pub mod grid;
 pub mod rollout;
 
@@ -93,10 +94,7 @@ pub trait World {
 
 /// Every world, freshly made (not yet reset).
 pub fn all() -> Vec<Box<dyn World>> {
-    let mut worlds: Vec<Box<dyn World>> = Vec::new();
-    worlds.extend(control::all());
-    worlds.extend(grid::all());
-    worlds
+    games::all().into_iter().chain(control::all()).chain(grid::all()).collect()
 }
 
 /// The world called `name`.

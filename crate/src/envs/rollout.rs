@@ -13,7 +13,7 @@ use rand_pcg::Pcg64Mcg;
 use std::fmt;
 use std::str::FromStr;
 
-/// Who chooses the actions.
+/// Who chooses the actions, by name: what `--policy` accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Policy {
@@ -21,15 +21,18 @@ pub enum Policy {
     Expert,
     /// Uniformly random actions: the floor every other policy must clear.
     Random,
+    /// The trained model, which sees only what the world observes (crate::agent).
+    Model,
 }
 
 impl Policy {
-    pub const ALL: [Policy; 2] = [Policy::Expert, Policy::Random];
+    pub const ALL: [Policy; 3] = [Policy::Expert, Policy::Random, Policy::Model];
 
     pub fn name(self) -> &'static str {
         match self {
             Policy::Expert => "expert",
             Policy::Random => "random",
+            Policy::Model => "model",
         }
     }
 }
@@ -51,6 +54,60 @@ impl FromStr for Policy {
     }
 }
 
+/// Why an actor could not act (only the model can fail: a bad observation, a broken model).
+pub type ActorError = Box<dyn std::error::Error>;
+
+/// Anything that chooses actions in a world.
+pub trait Actor {
+    /// A new episode starts from `seed`, the world already reset.
+    fn begin(&mut self, world: &dyn World, seed: u64) -> Result<(), ActorError>;
+    fn act(&mut self, world: &dyn World) -> Result<Action, ActorError>;
+}
+
+/// The world's own scripted expert.
+pub struct Expert;
+
+impl Actor for Expert {
+    fn begin(&mut self, _: &dyn World, _: u64) -> Result<(), ActorError> {
+        Ok(())
+    }
+
+    fn act(&mut self, world: &dyn World) -> Result<Action, ActorError> {
+        Ok(world.expert())
+    }
+}
+
+/// Uniform random play, replayable: its generator is seeded from the episode seed.
+pub struct Random {
+    rng: Pcg64Mcg,
+    /// The world's action spec, kept so random play does not ask for it every step.
+    action: ActionSpec,
+}
+
+impl Random {
+    pub fn new() -> Self {
+        Random { rng: Pcg64Mcg::seed_from_u64(RANDOM_POLICY_STREAM), action: ActionSpec::Continuous { dims: 0 } }
+    }
+}
+
+impl Default for Random {
+    fn default() -> Self {
+        Random::new()
+    }
+}
+
+impl Actor for Random {
+    fn begin(&mut self, world: &dyn World, seed: u64) -> Result<(), ActorError> {
+        self.rng = Pcg64Mcg::seed_from_u64(seed ^ RANDOM_POLICY_STREAM);
+        self.action = world.spec().action;
+        Ok(())
+    }
+
+    fn act(&mut self, _: &dyn World) -> Result<Action, ActorError> {
+        Ok(random_action(&self.action, &mut self.rng))
+    }
+}
+
 /// The seed of episode `index` of a run that starts from `seed`.
 pub fn episode_seed(seed: u64, index: u32) -> u64 {
     seed.wrapping_add(u64::from(index))
@@ -69,32 +126,27 @@ pub fn random_action(spec: &ActionSpec, rng: &mut impl Rng) -> Action {
     }
 }
 
-/// An episode being played: a world reset from a seed, and the policy playing it.
+/// An episode being played: a world reset from a seed, and the actor playing it.
 pub struct Rollout<'w> {
     world: &'w mut dyn World,
-    policy: Policy,
-    /// The world's action spec, kept so random play does not ask for it every step.
-    action: ActionSpec,
-    rng: Pcg64Mcg,
+    actor: &'w mut dyn Actor,
     steps: u32,
     /// The world's cap, enforced here too, so that no world can keep a rollout going forever.
     max_steps: u32,
 }
 
 impl<'w> Rollout<'w> {
-    /// Resets `world` with `seed` and gets ready to play it with `policy`.
-    pub fn new(world: &'w mut dyn World, policy: Policy, seed: u64) -> Self {
+    pub fn new(world: &'w mut dyn World, actor: &'w mut dyn Actor, seed: u64) -> Result<Self, ActorError> {
         world.reset(seed);
-        let spec = world.spec();
-        let rng = Pcg64Mcg::seed_from_u64(seed ^ RANDOM_POLICY_STREAM);
-        Rollout { world, policy, action: spec.action, rng, steps: 0, max_steps: spec.max_steps }
+        actor.begin(&*world, seed)?;
+        let max_steps = world.spec().max_steps;
+        Ok(Rollout { world, actor, steps: 0, max_steps })
     }
 
     pub fn world(&self) -> &dyn World {
         &*self.world
     }
 
-    /// Steps taken so far.
     pub fn steps(&self) -> u32 {
         self.steps
     }
@@ -103,27 +155,24 @@ impl<'w> Rollout<'w> {
         self.world.done() || self.steps >= self.max_steps
     }
 
-    /// Lets the policy act once; the reward, or `None` once the episode is over.
-    pub fn step(&mut self) -> Option<f32> {
+    /// Plays one step and returns its reward, or `None` once the episode is over.
+    pub fn step(&mut self) -> Result<Option<f32>, ActorError> {
         if self.done() {
-            return None;
+            return Ok(None);
         }
-        let action = match self.policy {
-            Policy::Expert => self.world.expert(),
-            Policy::Random => random_action(&self.action, &mut self.rng),
-        };
+        let action = self.actor.act(&*self.world)?;
         self.steps += 1;
-        Some(self.world.step(&action))
+        Ok(Some(self.world.step(&action)))
     }
 
-    /// Plays to the end; the episode's score.
-    pub fn finish(mut self) -> f32 {
-        while self.step().is_some() {}
-        self.world.score()
+    /// Plays to the end and returns the episode's score.
+    pub fn finish(mut self) -> Result<f32, ActorError> {
+        while self.step()?.is_some() {}
+        Ok(self.world.score())
     }
 }
 
-/// The scores of several episodes, with their mean and (population) standard deviation.
+/// Scores over several episodes.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Evaluation {
     pub mean: f32,
@@ -140,39 +189,45 @@ impl Evaluation {
     }
 }
 
-/// Plays `episodes` episodes of `world` with `policy`, seeded from `seed` on.
-pub fn evaluate(world: &mut dyn World, policy: Policy, episodes: u32, seed: u64) -> Evaluation {
-    Evaluation::of((0..episodes).map(|i| Rollout::new(&mut *world, policy, episode_seed(seed, i)).finish()).collect())
+/// Plays `episodes` episodes from seeds `seed, seed + 1, ...`.
+pub fn evaluate(
+    world: &mut dyn World,
+    actor: &mut dyn Actor,
+    episodes: u32,
+    seed: u64,
+) -> Result<Evaluation, ActorError> {
+    let scores = (0..episodes)
+        .map(|i| Rollout::new(&mut *world, &mut *actor, episode_seed(seed, i))?.finish())
+        .collect::<Result<_, _>>()?;
+    Ok(Evaluation::of(scores))
 }
 
-/// Pictures of one episode, evenly spaced from its start to its end.
+/// Frames of one episode, for a contact sheet.
 pub struct Filmstrip {
     pub frames: Vec<RgbaImage>,
-    /// How many steps into the episode each frame was taken.
     pub steps: Vec<u32>,
     pub score: f32,
 }
 
-/// Films the episode of `world` from `seed` under `policy` in at most `count` frames, the
-/// first at the start and the last at the end. The episode is played twice, once to learn
-/// its length and once to film it, which relies on worlds replaying exactly.
-pub fn film(world: &mut dyn World, policy: Policy, seed: u64, count: u32) -> Filmstrip {
-    let mut rollout = Rollout::new(&mut *world, policy, seed);
-    while rollout.step().is_some() {}
+/// Films `count` frames evenly spaced over one episode. The episode is played twice (to
+/// learn its length, then to film), which is why actors must replay exactly from a seed.
+pub fn film(world: &mut dyn World, actor: &mut dyn Actor, seed: u64, count: u32) -> Result<Filmstrip, ActorError> {
+    let mut rollout = Rollout::new(&mut *world, &mut *actor, seed)?;
+    while rollout.step()?.is_some() {}
     let length = rollout.steps();
     let count = count.clamp(1, length + 1);
     let wanted: Vec<u32> = match count {
         1 => vec![0],
         _ => (0..count).map(|i| (u64::from(i) * u64::from(length) / u64::from(count - 1)) as u32).collect(),
     };
-    let mut rollout = Rollout::new(world, policy, seed);
+    let mut rollout = Rollout::new(world, actor, seed)?;
     let mut frames = Vec::with_capacity(wanted.len());
     for &step in &wanted {
-        while rollout.steps() < step && rollout.step().is_some() {}
+        while rollout.steps() < step && rollout.step()?.is_some() {}
         frames.push(rollout.world().render());
     }
-    let score = rollout.finish();
-    Filmstrip { frames, steps: wanted, score }
+    let score = rollout.finish()?;
+    Ok(Filmstrip { frames, steps: wanted, score })
 }
 
 #[cfg(test)]
@@ -232,8 +287,9 @@ mod tests {
     #[test]
     fn the_rollout_stops_at_the_cap_even_if_the_world_does_not() {
         let mut world = counter();
-        let mut rollout = Rollout::new(&mut world, Policy::Expert, 3);
-        let rewards: Vec<f32> = std::iter::from_fn(|| rollout.step()).collect();
+        let mut expert = Expert;
+        let mut rollout = Rollout::new(&mut world, &mut expert, 3).unwrap();
+        let rewards: Vec<f32> = std::iter::from_fn(|| rollout.step().unwrap()).collect();
         assert_eq!(rewards, vec![1.0; 10]);
         assert_eq!(rollout.steps(), 10);
         assert_eq!(world.seed, 3);
@@ -242,13 +298,14 @@ mod tests {
     #[test]
     fn evaluate_seeds_episodes_in_turn_and_summarises_them() {
         let mut world = counter();
-        let expert = evaluate(&mut world, Policy::Expert, 3, 40);
+        let expert = evaluate(&mut world, &mut Expert, 3, 40).unwrap();
         assert_eq!(expert, Evaluation { mean: 10.0, std: 0.0, scores: vec![10.0; 3] });
         assert_eq!(world.seed, 42);
-        let random = evaluate(&mut world, Policy::Random, 20, 0);
-        assert!(random.mean > 2.0 && random.mean < 8.0 && random.std > 0.0, "{random:?}");
-        assert_eq!(random, evaluate(&mut world, Policy::Random, 20, 0), "random play must replay exactly");
-        assert_ne!(random.scores, evaluate(&mut world, Policy::Random, 20, 1).scores);
+        let mut random = |seed| evaluate(&mut world, &mut Random::new(), 20, seed).unwrap();
+        let first = random(0);
+        assert!(first.mean > 2.0 && first.mean < 8.0 && first.std > 0.0, "{first:?}");
+        assert_eq!(first, random(0), "random play must replay exactly");
+        assert_ne!(first.scores, random(1).scores);
     }
 
     #[test]
@@ -271,21 +328,22 @@ mod tests {
     #[test]
     fn a_filmstrip_spans_the_episode() {
         let mut world = counter();
-        let strip = film(&mut world, Policy::Expert, 7, 6);
+        let strip = film(&mut world, &mut Expert, 7, 6).unwrap();
         assert_eq!(strip.steps, vec![0, 2, 4, 6, 8, 10]);
         let steps_seen: Vec<u8> = strip.frames.iter().map(|f| f.get_pixel(0, 0).0[0]).collect();
         assert_eq!(steps_seen, vec![0, 2, 4, 6, 8, 10]);
         assert_eq!(strip.score, 10.0);
         // More frames than steps: one per step, no repeats.
-        assert_eq!(film(&mut world, Policy::Expert, 7, 100).frames.len(), 11);
-        assert_eq!(film(&mut world, Policy::Expert, 7, 1).steps, vec![0]);
+        assert_eq!(film(&mut world, &mut Expert, 7, 100).unwrap().frames.len(), 11);
+        assert_eq!(film(&mut world, &mut Expert, 7, 1).unwrap().steps, vec![0]);
     }
 
     #[test]
     fn policies_parse_by_name() {
         assert_eq!("expert".parse(), Ok(Policy::Expert));
         assert_eq!("random".parse(), Ok(Policy::Random));
-        let error = "model".parse::<Policy>().unwrap_err();
-        assert!(error.contains("expert, random"), "{error}");
+        assert_eq!("model".parse(), Ok(Policy::Model));
+        let error = "psychic".parse::<Policy>().unwrap_err();
+        assert!(error.contains("expert, random, model"), "{error}");
     }
 }

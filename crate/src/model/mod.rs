@@ -8,10 +8,13 @@
 
 mod cache;
 mod config;
+mod files;
 pub mod generate;
+pub mod golden;
 
 pub use cache::Cache;
 pub use config::Config;
+pub use files::ModelFiles;
 
 use crate::tokens::image::{PATCH_LEN, PATCH_SIZE};
 use crate::tokens::{Modality, Sequence};
@@ -92,8 +95,7 @@ impl Embed {
     /// [N, d]: token or patch embedding, plus the local position, for every element.
     fn forward(&self, seq: &Sequence, device: &Device) -> candle_core::Result<Tensor> {
         let n = seq.elements.len();
-        let ids: Vec<u32> =
-            seq.elements.iter().map(|e| if e.modality == Modality::Patch { 0 } else { e.id }).collect();
+        let ids: Vec<u32> = seq.elements.iter().map(|e| if e.modality == Modality::Patch { 0 } else { e.id }).collect();
         let local: Vec<u32> = seq.elements.iter().map(|e| e.local_position).collect();
         let mut x = self.tokens.forward(&Tensor::new(ids, device)?)?;
         let slots: Vec<u32> = (0..n as u32).filter(|&i| seq.elements[i as usize].modality == Modality::Patch).collect();
@@ -180,6 +182,7 @@ pub struct Gatito {
     norm: LayerNorm,
     head: Linear,
     slopes: Vec<f32>,
+    parameter_count: usize,
     device: Device,
 }
 
@@ -187,21 +190,21 @@ impl Gatito {
     /// Loads the weights from the bytes of `model.safetensors` (any float dtype; computed in f32).
     pub fn load(config: Config, safetensors: Vec<u8>, device: &Device) -> Result<Self> {
         config.validate().map_err(ModelError::Config)?;
+        let parameter_count = safetensors::SafeTensors::deserialize(&safetensors)
+            .map_err(|e| ModelError::Weights(e.to_string()))?
+            .tensors()
+            .iter()
+            .map(|(_, view)| view.shape().iter().product::<usize>())
+            .sum();
         let vb = VarBuilder::from_buffered_safetensors(safetensors, DType::F32, device)
             .map_err(|e| ModelError::Weights(e.to_string()))?;
-        Self::build(config, vb).map_err(|e| ModelError::Weights(e.to_string()))
+        Self::build(config, vb, parameter_count).map_err(|e| ModelError::Weights(e.to_string()))
     }
 
-    /// Loads `config.json` and `model.safetensors` from their bytes.
-    pub fn from_bytes(config_json: &[u8], safetensors: Vec<u8>, device: &Device) -> Result<Self> {
-        let config: Config =
-            serde_json::from_slice(config_json).map_err(|e| ModelError::Config(format!("config.json: {e}")))?;
-        Self::load(config, safetensors, device)
-    }
-
-    fn build(config: Config, vb: VarBuilder) -> candle_core::Result<Self> {
-        let blocks =
-            (0..config.layers).map(|i| Block::load(vb.pp("blocks").pp(i), &config)).collect::<candle_core::Result<_>>()?;
+    fn build(config: Config, vb: VarBuilder, parameter_count: usize) -> candle_core::Result<Self> {
+        let blocks = (0..config.layers)
+            .map(|i| Block::load(vb.pp("blocks").pp(i), &config))
+            .collect::<candle_core::Result<_>>()?;
         let slopes = (0..config.heads).map(|h| 2f32.powf(-8.0 * (h + 1) as f32 / config.heads as f32)).collect();
         Ok(Gatito {
             embed: Embed::load(vb.pp("embed"), &config)?,
@@ -209,9 +212,15 @@ impl Gatito {
             norm: candle_nn::layer_norm(config.d_model, config.norm_eps, vb.pp("norm"))?,
             head: candle_nn::linear_no_bias(config.d_model, config.vocab(), vb.pp("head"))?,
             slopes,
+            parameter_count,
             device: vb.device().clone(),
             config,
         })
+    }
+
+    /// The number of weights.
+    pub fn parameters(&self) -> usize {
+        self.parameter_count
     }
 
     pub fn new_cache(&self) -> Cache {
@@ -243,12 +252,18 @@ impl Gatito {
             return Err(ModelError::Input("the sequence is empty".into()));
         }
         if seq.len() > self.config.context {
-            return Err(ModelError::Input(format!("{} elements exceed the context of {}", seq.len(), self.config.context)));
+            return Err(ModelError::Input(format!(
+                "{} elements exceed the context of {}",
+                seq.len(),
+                self.config.context
+            )));
         }
         let vocab = self.config.vocab() as u32;
-        if let Some(e) = seq.elements.iter().find(|e| {
-            if e.modality == Modality::Patch { e.id as usize >= seq.patches.len() } else { e.id >= vocab }
-        }) {
+        if let Some(e) = seq
+            .elements
+            .iter()
+            .find(|e| if e.modality == Modality::Patch { e.id as usize >= seq.patches.len() } else { e.id >= vocab })
+        {
             return Err(ModelError::Input(format!("element {e:?} is out of range")));
         }
         Ok(())
@@ -261,9 +276,9 @@ impl Gatito {
         for slope in &self.slopes {
             for i in 0..n {
                 let query = past + i;
-                bias.extend((0..total).map(|key| {
-                    if key > query { f32::NEG_INFINITY } else { -slope * (query - key) as f32 }
-                }));
+                bias.extend(
+                    (0..total).map(|key| if key > query { f32::NEG_INFINITY } else { -slope * (query - key) as f32 }),
+                );
             }
         }
         Tensor::from_vec(bias, (self.slopes.len(), n, total), &self.device)
@@ -278,4 +293,134 @@ pub fn rows(logits: &Tensor) -> Result<Vec<Vec<f32>>> {
 /// The index of the largest value.
 pub fn argmax(values: &[f32]) -> usize {
     values.iter().enumerate().fold(0, |best, (i, &v)| if v > values[best] { i } else { best })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::golden::{Golden, TOLERANCE};
+    use super::*;
+    use crate::tokens::image::PositionMode;
+    use crate::tokens::{Action, Element, Observation, SequenceBuilder, Vocabulary};
+    use std::path::Path;
+
+    const TINY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny");
+
+    fn tiny() -> (Gatito, Vocabulary) {
+        ModelFiles::read(Path::new(TINY)).unwrap().load(&Device::Cpu).unwrap()
+    }
+
+    fn frames(vocabulary: &Vocabulary, steps: u32) -> Sequence {
+        let mut b = SequenceBuilder::new(vocabulary, PositionMode::Eval);
+        for t in 0..steps {
+            let image =
+                image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, (t * 40) as u8]));
+            let obs = Observation { image: Some(image), continuous: vec![t as f32 * 0.1], ..Default::default() };
+            b.timestep(&obs, &Action::Discrete(vec![t % 3])).unwrap();
+        }
+        b.finish()
+    }
+
+    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn candle_reproduces_the_pytorch_golden_logits() {
+        let (model, _) = tiny();
+        let golden =
+            Golden::from_bytes(&std::fs::read(Path::new(TINY).join("golden.safetensors")).unwrap(), 470).unwrap();
+        let diff = golden.max_abs_diff(&model).unwrap();
+        assert!(diff <= TOLERANCE, "max abs diff {diff}");
+    }
+
+    #[test]
+    fn feeding_one_element_at_a_time_matches_one_pass() {
+        let (model, vocabulary) = tiny();
+        let seq = frames(&vocabulary, 2);
+        let whole = rows(&model.forward(&seq, &mut model.new_cache()).unwrap()).unwrap();
+        let mut cache = model.new_cache();
+        for i in 0..seq.len() {
+            let step = seq.slice_elements(i, i + 1);
+            let logits = model.forward_last(&step, &mut cache).unwrap();
+            assert!(max_diff(&logits, &whole[i]) < 1e-4, "element {i}");
+        }
+        assert_eq!(cache.len(), seq.len());
+    }
+
+    #[test]
+    fn the_sliding_window_sees_exactly_the_last_context_elements() {
+        let (model, vocabulary) = tiny();
+        let window = model.config.context;
+        let seq = frames(&vocabulary, 5);
+        assert!(seq.len() > window + 10, "the episode must outgrow the window");
+        let mut cache = model.new_cache();
+        let mut last = vec![];
+        for i in 0..seq.len() {
+            last = model.forward_last(&seq.slice_elements(i, i + 1), &mut cache).unwrap();
+        }
+        assert_eq!(cache.len(), window);
+        assert_eq!(cache.seen(), seq.len());
+        let recent = seq.slice_elements(seq.len() - window, seq.len());
+        let direct = model.forward_last(&recent, &mut model.new_cache()).unwrap();
+        assert!(max_diff(&last, &direct) < 1e-4);
+    }
+
+    #[test]
+    fn broken_files_give_errors_that_name_the_problem() {
+        let read = |name: &str| std::fs::read(Path::new(TINY).join(name)).unwrap();
+        let files = || ModelFiles {
+            config: read("config.json"),
+            weights: read("model.safetensors"),
+            tokenizer: read("tokenizer.json"),
+        };
+        let error = |f: ModelFiles| f.load(&Device::Cpu).err().expect("an error").to_string();
+
+        let mut truncated = files();
+        truncated.weights.truncate(truncated.weights.len() / 2);
+        assert!(error(truncated).starts_with("model.safetensors:"));
+
+        let mut garbage = files();
+        garbage.weights = b"not safetensors at all".to_vec();
+        assert!(error(garbage).starts_with("model.safetensors:"));
+
+        let mut bigger = files();
+        bigger.config = String::from_utf8(bigger.config).unwrap().replace("\"d_ff\": 64", "\"d_ff\": 96").into_bytes();
+        let message = error(bigger);
+        assert!(message.contains("blocks.0.mlp.up.weight") || message.contains("shape"), "{message}");
+
+        let mut missing = files();
+        missing.config =
+            String::from_utf8(missing.config).unwrap().replace("\"layers\": 2", "\"layers\": 3").into_bytes();
+        assert!(error(missing).contains("blocks.2"));
+
+        let mut field = files();
+        field.config = String::from_utf8(field.config).unwrap().replace("\"heads\": 4", "\"heads\": 5").into_bytes();
+        assert!(error(field).contains("heads"));
+
+        let mut mismatched = files();
+        mismatched.config = String::from_utf8(mismatched.config)
+            .unwrap()
+            .replace("\"text_vocab\": 470", "\"text_vocab\": 471")
+            .into_bytes();
+        assert!(error(mismatched).contains("text_vocab"));
+
+        let mut json = files();
+        json.config = b"{".to_vec();
+        assert!(error(json).starts_with("config.json:"));
+    }
+
+    #[test]
+    fn bad_sequences_are_errors() {
+        let (model, vocabulary) = tiny();
+        let mut cache = model.new_cache();
+        assert!(matches!(model.forward(&Sequence::default(), &mut cache), Err(ModelError::Input(_))));
+        let long = frames(&vocabulary, 5);
+        assert!(matches!(model.forward(&long, &mut cache), Err(ModelError::Input(_))));
+        let bad = Sequence::from_parts(
+            vec![Element { modality: Modality::Text, id: 99_999, local_position: 0, loss: false }],
+            vec![],
+        );
+        assert!(matches!(model.forward(&bad, &mut cache), Err(ModelError::Input(_))));
+        assert!(cache.is_empty(), "failed calls leave the cache untouched");
+    }
 }

@@ -1,0 +1,260 @@
+//! The agent: the model acting in a world and describing images.
+//!
+//! Acting: each step feeds the new observation and the separator, then decodes the
+//! action token by token, each one constrained to the values the world's action spec
+//! allows, until the action is complete. The last action token is fed at the start of
+//! the next step together with the next observation, so a step costs one prefill and
+//! one single-token pass per further action token.
+//!
+//! Describing: an image (and a question, if any) form a multimodal sentence; text is
+//! decoded until end-of-text or a length cap, in a cache of its own so that captioning
+//! never disturbs an episode in progress.
+
+use crate::envs::rollout::{Actor, ActorError};
+use crate::envs::{ActionSpec, World};
+use crate::model::generate::{Sampling, probabilities, sample};
+use crate::model::{Cache, Gatito, ModelError};
+use crate::tokens::image::PositionMode;
+use crate::tokens::sequence::{ACTION_POSITION, Part};
+use crate::tokens::values::{self, ValueKind};
+use crate::tokens::{Action, Element, Modality, Observation, Sequence, SequenceBuilder, TokenError, Vocabulary};
+use image::RgbImage;
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+use std::ops::Range;
+use thiserror::Error;
+
+/// The longest caption or answer, in tokens.
+pub const MAX_TEXT_TOKENS: usize = 48;
+
+#[derive(Debug, Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Tokens(#[from] TokenError),
+}
+
+pub type Result<T> = std::result::Result<T, AgentError>;
+
+/// One chosen action, with what the page shows of how it was chosen.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Decision {
+    pub action: Action,
+    /// The token ids decoded, one per action dimension.
+    pub tokens: Vec<u32>,
+    /// For each action token, the probabilities over the allowed values.
+    pub distributions: Vec<Vec<f32>>,
+}
+
+pub struct Agent {
+    model: Gatito,
+    vocabulary: Vocabulary,
+    episode: Cache,
+    /// The last action token, fed with the next observation.
+    pending: Option<Element>,
+    sampling: Sampling,
+    rng: Pcg64Mcg,
+}
+
+impl Agent {
+    pub fn new(model: Gatito, vocabulary: Vocabulary, sampling: Sampling, seed: u64) -> Self {
+        let episode = model.new_cache();
+        Agent { model, vocabulary, episode, pending: None, sampling, rng: Pcg64Mcg::seed_from_u64(seed) }
+    }
+
+    pub fn model(&self) -> &Gatito {
+        &self.model
+    }
+
+    pub fn vocabulary(&self) -> &Vocabulary {
+        &self.vocabulary
+    }
+
+    /// Starts an episode, optionally after a demonstration of the task (Gato's prompt).
+    pub fn begin_episode(&mut self, prompt: Option<&Sequence>) -> Result<()> {
+        self.episode.clear();
+        self.pending = None;
+        if let Some(prompt) = prompt {
+            let prompt = prompt.tail(self.model.config.context / 2);
+            if !prompt.is_empty() {
+                self.model.forward(&prompt, &mut self.episode)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The values an action token may take, as token ids.
+    fn allowed(&self, spec: &ActionSpec) -> Range<usize> {
+        let first = self.vocabulary.value(0) as usize;
+        match spec {
+            ActionSpec::Discrete { labels } => first..first + labels.len().max(1),
+            ActionSpec::Continuous { .. } => first..first + values::VALUE_BINS as usize,
+        }
+    }
+
+    /// Observes, then decodes one complete action for `spec`.
+    pub fn act(&mut self, observation: &Observation, spec: &ActionSpec) -> Result<Decision> {
+        let mut builder = SequenceBuilder::new(&self.vocabulary, PositionMode::Eval);
+        builder.observation(observation)?;
+        let observed = builder.finish();
+        let mut chunk = Sequence::from_parts(self.pending.take().into_iter().collect(), vec![]);
+        chunk.append(&observed);
+
+        let allowed = self.allowed(spec);
+        let first = self.vocabulary.value(0);
+        let mut logits = self.model.forward_last(&chunk, &mut self.episode)?;
+        let (mut tokens, mut distributions) = (vec![], vec![]);
+        for i in 0..spec.tokens() {
+            if i > 0 {
+                let previous = action_element(tokens[i - 1]);
+                logits = self.model.forward_last(&Sequence::from_parts(vec![previous], vec![]), &mut self.episode)?;
+            }
+            distributions.push(probabilities(&logits, allowed.clone(), 1.0));
+            tokens.push(sample(&logits, allowed.clone(), self.sampling, &mut self.rng) as u32);
+        }
+        self.pending = tokens.last().map(|&id| action_element(id));
+        let bins = tokens.iter().map(|&id| id - first);
+        let action = match spec {
+            ActionSpec::Discrete { .. } => Action::Discrete(bins.collect()),
+            ActionSpec::Continuous { .. } => Action::Continuous(
+                bins.map(|b| values::unbin(ValueKind::Action, b))
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(TokenError::from)?,
+            ),
+        };
+        Ok(Decision { action, tokens, distributions })
+    }
+
+    /// Captions an image, or answers a question about it. `on_text` sees the text so far
+    /// after each token, so the page can stream it.
+    pub fn describe(
+        &mut self,
+        image: &RgbImage,
+        question: Option<&str>,
+        mut on_text: impl FnMut(&str),
+    ) -> Result<String> {
+        let mut builder = SequenceBuilder::new(&self.vocabulary, PositionMode::Eval);
+        let mut parts = vec![Part::Image(image)];
+        if let Some(q) = question {
+            parts.push(Part::Context(q));
+        }
+        builder.sentence(&parts)?;
+        let prompt = builder.finish();
+        let mut cache = self.model.new_cache();
+        let mut logits = self.model.forward_last(&prompt, &mut cache)?;
+        let text = &self.vocabulary.text;
+        let (end, separator) = (text.end_of_text() as usize, text.separator() as usize);
+        let mut ids = vec![];
+        let mut said = String::new();
+        for position in prompt.len()..prompt.len() + MAX_TEXT_TOKENS {
+            logits[separator] = f32::NEG_INFINITY;
+            let id = sample(&logits, 0..text.size() as usize, self.sampling, &mut self.rng);
+            if id == end {
+                break;
+            }
+            ids.push(id as u32);
+            said = text.decode(&ids).map_err(TokenError::from)?;
+            on_text(&said);
+            let element = Element {
+                modality: Modality::Text,
+                id: id as u32,
+                local_position: (position as u32).min(ACTION_POSITION - 1),
+                loss: false,
+            };
+            logits = self.model.forward_last(&Sequence::from_parts(vec![element], vec![]), &mut cache)?;
+        }
+        Ok(said)
+    }
+}
+
+/// The model playing a world: it sees only what the world observes.
+impl Actor for Agent {
+    fn begin(&mut self, _: &dyn World, _: u64) -> std::result::Result<(), ActorError> {
+        Ok(self.begin_episode(None)?)
+    }
+
+    fn act(&mut self, world: &dyn World) -> std::result::Result<Action, ActorError> {
+        Ok(Agent::act(self, &world.observe(), &world.spec().action)?.action)
+    }
+}
+
+fn action_element(id: u32) -> Element {
+    Element { modality: Modality::Action, id, local_position: ACTION_POSITION, loss: false }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ModelFiles, argmax};
+    use candle_core::Device;
+
+    fn agent() -> Agent {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny");
+        let (model, vocabulary) = ModelFiles::read(std::path::Path::new(dir)).unwrap().load(&Device::Cpu).unwrap();
+        Agent::new(model, vocabulary, Sampling::Greedy, 0)
+    }
+
+    fn frame(shade: u8) -> Observation {
+        Observation { image: Some(RgbImage::from_pixel(64, 64, image::Rgb([shade, 40, 200]))), ..Default::default() }
+    }
+
+    #[test]
+    fn actions_fit_the_spec_and_come_with_their_distributions() {
+        let mut agent = agent();
+        let discrete = ActionSpec::Discrete { labels: vec!["noop", "left", "right"] };
+        let d = agent.act(&frame(0), &discrete).unwrap();
+        let Action::Discrete(a) = &d.action else { panic!("{d:?}") };
+        assert!(a.len() == 1 && a[0] < 3);
+        assert_eq!(d.distributions[0].len(), 3);
+        assert!((d.distributions[0].iter().sum::<f32>() - 1.0).abs() < 1e-5);
+
+        let continuous = ActionSpec::Continuous { dims: 2 };
+        let state = Observation { continuous: vec![0.3, -2.0, 7.0], ..Default::default() };
+        let d = agent.act(&state, &continuous).unwrap();
+        let Action::Continuous(a) = &d.action else { panic!("{d:?}") };
+        assert_eq!(a.len(), 2);
+        assert!(a.iter().all(|x| (-1.0..=1.0).contains(x)));
+        assert_eq!(d.distributions[1].len(), 1024);
+    }
+
+    /// Incremental decoding with the deferred last action token must choose what one
+    /// pass over the whole episode so far would choose.
+    #[test]
+    fn stepping_matches_one_pass_over_the_episode() {
+        let mut agent = agent();
+        let spec = ActionSpec::Discrete { labels: vec!["a", "b", "c", "d"] };
+        agent.begin_episode(None).unwrap();
+        let first = agent.act(&frame(10), &spec).unwrap();
+        let second = agent.act(&frame(250), &spec).unwrap();
+
+        let mut b = SequenceBuilder::new(agent.vocabulary(), PositionMode::Eval);
+        b.timestep(&frame(10), &first.action).unwrap();
+        b.observation(&frame(250)).unwrap();
+        let whole = b.finish();
+        let logits = agent.model().forward_last(&whole, &mut agent.model().new_cache()).unwrap();
+        let start = agent.vocabulary().value(0) as usize;
+        assert_eq!(second.tokens[0] as usize, start + argmax(&logits[start..start + 4]));
+        assert_eq!(agent.episode.seen(), whole.len());
+    }
+
+    #[test]
+    fn descriptions_stop_at_the_cap_and_stream_their_text() {
+        let mut agent = agent();
+        let image = RgbImage::from_pixel(30, 50, image::Rgb([200, 10, 10]));
+        let mut streamed = vec![];
+        let text = agent.describe(&image, Some("what colour is it?"), |t| streamed.push(t.to_string())).unwrap();
+        assert!(streamed.len() <= MAX_TEXT_TOKENS);
+        assert_eq!(streamed.last().map(String::as_str).unwrap_or(""), text);
+        assert!(agent.episode.is_empty(), "describing leaves the episode alone");
+    }
+
+    #[test]
+    fn bad_observations_are_errors_not_panics() {
+        let mut agent = agent();
+        let spec = ActionSpec::Continuous { dims: 1 };
+        let bad = Observation { continuous: vec![f32::NAN], ..Default::default() };
+        assert!(matches!(agent.act(&bad, &spec), Err(AgentError::Tokens(_))));
+        assert!(agent.act(&Observation::default(), &spec).is_ok(), "an empty observation is just the separator");
+    }
+}

@@ -1,0 +1,127 @@
+"""Tests of the training recipe: the schedule, learning, checkpoints, and the export's golden check."""
+
+import dataclasses
+import json
+import subprocess
+
+import torch
+from tokenizers import Tokenizer
+
+from export import export
+from model import PATCH_LEN, Config, Gatito
+from stream import Batch, Stream
+from train import PRESETS, learning_rate, make_optimizer, save_checkpoint, sequence_losses, train
+
+
+def tiny_config(tokenizer_path):
+    return Config(text_vocab=Tokenizer.from_file(str(tokenizer_path)).get_vocab_size(), **PRESETS["tiny"])
+
+
+def fixed_batch(cfg, batch=4, seed=0):
+    """A batch with the stream's layout: a patch run, then value tokens whose actions repeat a pattern."""
+    g = torch.Generator().manual_seed(seed)
+    n = cfg.context
+    ids = torch.randint(cfg.text_vocab, cfg.vocab, (batch, n), generator=g)
+    ids[:, 1::2] = cfg.text_vocab + (ids[:, 0::2] - cfg.text_vocab) % 7  # learnable: each odd token follows its even one
+    is_patch = torch.zeros(batch, n, dtype=torch.bool)
+    is_patch[:, :16] = True
+    p = int(is_patch.sum())
+    loss_mask = torch.zeros(batch, n, dtype=torch.bool)
+    loss_mask[:, 17::2] = True
+    return Batch(
+        ids=ids,
+        local=torch.arange(n).clamp(max=254).repeat(batch, 1),
+        is_patch=is_patch,
+        patches=(torch.rand(p, PATCH_LEN, generator=g) - 0.5) / 2,
+        patch_rows=torch.randint(0, 128, (p,), generator=g),
+        patch_cols=torch.randint(0, 128, (p,), generator=g),
+        loss_mask=loss_mask,
+        modality=torch.zeros(batch, n, dtype=torch.uint8),
+        lengths=torch.full((batch,), n),
+        task=torch.zeros(batch, dtype=torch.long),
+    )
+
+
+def test_the_schedule_warms_up_then_decays_to_a_tenth():
+    assert learning_rate(0, 1.0, 10, 100) == 0.1
+    assert learning_rate(9, 1.0, 10, 100) == 1.0
+    assert abs(learning_rate(100, 1.0, 10, 100) - 0.1) < 1e-9
+    assert learning_rate(50, 1.0, 10, 100) < learning_rate(20, 1.0, 10, 100)
+
+
+def test_loss_falls_only_on_masked_targets(tokenizer_path):
+    cfg = tiny_config(tokenizer_path)
+    model = Gatito(cfg)
+    batch = fixed_batch(cfg)
+    logits = model(*batch.inputs())
+    losses, counts = sequence_losses(logits, batch)
+    assert counts.tolist() == [batch.loss_mask[0, 1:].sum().item()] * 4
+    # Changing a target that carries no loss changes nothing.
+    unmasked = batch.ids.clone()
+    unmasked[:, 18] = cfg.text_vocab + (unmasked[:, 18] - cfg.text_vocab + 1) % 1024
+    same, _ = sequence_losses(logits, dataclasses.replace(batch, ids=unmasked))
+    assert torch.allclose(losses, same)
+
+
+def test_a_tiny_model_learns_and_resumes(tmp_path, tokenizer_path):
+    torch.manual_seed(0)
+    cfg = tiny_config(tokenizer_path)
+    model = Gatito(cfg)
+    batch = fixed_batch(cfg)
+    history = train(model, iter(lambda: batch, None), 60, tmp_path, lr=3e-3, warmup=5, checkpoint_every=30, quiet=True)
+    first, last = history[0][1], sum(loss for _, loss in history[-5:]) / 5
+    assert last < first * 0.6, f"loss {first:.3f} -> {last:.3f}"
+    state = torch.load(tmp_path / "last.pt")
+    assert state["step"] == 60 and Config(**state["config"]) == cfg
+    lines = (tmp_path / "log.csv").read_text().splitlines()
+    assert lines[0].startswith("step,loss,lr,tokens_per_s") and len(lines) == 61
+
+    resumed = Gatito(cfg)
+    resumed.load_state_dict(state["model"])
+    optimizer = make_optimizer(resumed, 3e-3)
+    optimizer.load_state_dict(state["optimizer"])
+    more = train(resumed, iter(lambda: batch, None), 70, tmp_path, lr=3e-3, warmup=5, start=60, optimizer=optimizer,
+                 quiet=True)
+    assert [s for s, _ in more] == list(range(60, 70))
+    assert len((tmp_path / "log.csv").read_text().splitlines()) == 71
+
+
+def test_checkpoints_are_written_atomically(tmp_path, tokenizer_path):
+    cfg = tiny_config(tokenizer_path)
+    model = Gatito(cfg)
+    save_checkpoint(tmp_path / "last.pt", model, make_optimizer(model, 1e-3), 5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+
+
+def test_the_export_passes_the_rust_golden_check(tmp_path, tokenizer_path, gatito_bin):
+    torch.manual_seed(1)
+    model = Gatito(tiny_config(tokenizer_path))
+    export(model, tokenizer_path, tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "model.safetensors", "tokenizer.json",
+                                                    "golden.safetensors"}
+    run = subprocess.run([gatito_bin, "verify", "--model", tmp_path, "--json"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    verdict = json.loads(run.stdout)
+    assert verdict["max_abs_diff"] <= 1e-4
+
+    # A weight changed after the golden logits were made must fail the check.
+    from safetensors.torch import load_file, save_file
+    weights = load_file(tmp_path / "model.safetensors")
+    weights["head.weight"][0, 0] += 1.0
+    save_file(weights, tmp_path / "model.safetensors")
+    run = subprocess.run([gatito_bin, "verify", "--model", tmp_path], capture_output=True, text=True)
+    assert run.returncode != 0 and "differ" in run.stderr
+
+
+def test_a_tiny_model_learns_from_the_real_stream(tmp_path, tokenizer_path, gatito_bin):
+    """The whole pipeline: Rust worlds and experts -> gatito data -> training -> lower loss."""
+    torch.manual_seed(0)
+    cfg = tiny_config(tokenizer_path)
+    with Stream(context=cfg.context, seed=5, batch_size=8, binary=gatito_bin,
+                tasks=["pong", "point_mass", "scenes"]) as stream:
+        batches = [next(stream) for _ in range(4)]
+    model = Gatito(cfg)
+    history = train(model, iter(batches * 10), 40, tmp_path, lr=3e-3, warmup=5, quiet=True,
+                    task_names=stream.task_names)
+    first, last = history[0][1], sum(loss for _, loss in history[-4:]) / 4
+    assert last < first * 0.7, f"loss {first:.3f} -> {last:.3f}"

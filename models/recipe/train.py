@@ -1,0 +1,147 @@
+"""Trains gatito on sequences streamed from the Rust worlds (`gatito data`).
+
+Usage:
+  python3 models/recipe/train.py --preset s --steps 12000 --out runs/s       # starts, or resumes from runs/s/last.pt
+  python3 models/recipe/export.py runs/s/last.pt --out models/gatito-s      # then ship it
+
+bf16 autocast on the CPU (AMX), AdamW with linear warmup and a cosine schedule, gradient
+clipping. Loss falls on text targets and actions only (the stream's loss mask). Checkpoints
+are written atomically every --checkpoint-every steps; a run continues from its last one.
+"""
+
+import argparse
+import csv
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tokenizers import Tokenizer
+from tqdm import tqdm
+
+from model import Config, Gatito
+
+PRESETS = {
+    # For tests: trains in seconds.
+    "tiny": dict(d_model=32, layers=2, heads=4, d_ff=64, context=64, patch_channels=8, patch_groups=4),
+    # The shipped model: about 5.8M parameters, 11.6 MB in float16.
+    "s": dict(d_model=256, layers=6, heads=8, d_ff=1024, context=256, patch_channels=32, patch_groups=8),
+}
+
+
+def learning_rate(step, base, warmup, total):
+    """Linear warmup, then a cosine down to a tenth of the base rate."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def sequence_losses(logits, batch):
+    """Mean next-token loss of each sequence over its loss-masked targets: [B] (0 where none)."""
+    targets, mask = batch.ids[:, 1:], batch.loss_mask[:, 1:]
+    per_token = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), targets, reduction="none")
+    counts = mask.sum(1)
+    return (per_token * mask).sum(1) / counts.clamp(min=1), counts
+
+
+def make_optimizer(model, lr):
+    """Weight decay on matrices only: norms, biases and embeddings' scales stay free."""
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embed" not in n]
+    rest = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embed" not in n)]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
+                             lr=lr, betas=(0.9, 0.95))
+
+
+def save_checkpoint(path, model, optimizer, step):
+    tmp = path.with_suffix(".tmp")
+    torch.save({"config": vars(model.cfg), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "step": step}, tmp)
+    os.replace(tmp, path)
+
+
+def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_every=500, task_names=(),
+          start=0, optimizer=None, quiet=False):
+    """Runs steps start..steps; returns the list of (step, loss). Logs to out/log.csv."""
+    out.mkdir(parents=True, exist_ok=True)
+    optimizer = optimizer or make_optimizer(model, lr)
+    log_path = out / "log.csv"
+    new_log = not log_path.exists() or start == 0
+    log = open(log_path, "w" if new_log else "a", newline="")
+    writer = csv.writer(log)
+    if new_log:
+        writer.writerow(["step", "loss", "lr", "tokens_per_s", *task_names])
+    history = []
+    bar = tqdm(range(start, steps), initial=start, total=steps, disable=quiet, unit="step")
+    model.train()
+    for step in bar:
+        batch = next(batches)
+        tick = time.perf_counter()
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, lr, warmup, steps)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = model(*batch.inputs())
+        losses, counts = sequence_losses(logits, batch)
+        loss = (losses * counts).sum() / counts.sum().clamp(min=1)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        tokens_per_s = int(batch.lengths.sum()) / (time.perf_counter() - tick)
+        per_task = [float(losses[batch.task == t].mean().detach()) if (batch.task == t).any() else ""
+                    for t in range(len(task_names))]
+        writer.writerow([step, f"{loss.item():.4f}", f"{learning_rate(step, lr, warmup, steps):.2e}",
+                         f"{tokens_per_s:.0f}", *per_task])
+        history.append((step, loss.item()))
+        bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{tokens_per_s:,.0f}")
+        if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
+            log.flush()
+            save_checkpoint(out / "last.pt", model, optimizer, step + 1)
+    log.close()
+    return history
+
+
+def main():
+    from stream import Stream
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", choices=PRESETS, default="s")
+    parser.add_argument("--steps", type=int, default=12000)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("runs/s"))
+    parser.add_argument("--model-dir", type=Path, default=Path("models/gatito-s"), help="where tokenizer.json is")
+    parser.add_argument("--bin", type=Path, default=None, help="the gatito binary (default: target/release/gatito)")
+    parser.add_argument("--checkpoint-every", type=int, default=250)
+    args = parser.parse_args()
+
+    torch.manual_seed(args.seed)
+    checkpoint = args.out / "last.pt"
+    state = torch.load(checkpoint, map_location="cpu") if checkpoint.exists() else None
+    if state:
+        cfg = Config(**state["config"])
+    else:
+        text_vocab = Tokenizer.from_file(str(args.model_dir / "tokenizer.json")).get_vocab_size()
+        cfg = Config(text_vocab=text_vocab, **PRESETS[args.preset])
+    model = Gatito(cfg)
+    optimizer = make_optimizer(model, args.lr)
+    start = 0
+    if state:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start = state["step"]
+        print(f"resuming {checkpoint} at step {start}")
+    print(f"{sum(p.numel() for p in model.parameters()):,} parameters; context {cfg.context}; batch {args.batch}")
+    # A resumed run draws fresh sequences: the stream seed moves with the step.
+    stream = Stream(context=cfg.context, seed=args.seed * 1_000_003 + start, batch_size=args.batch,
+                    binary=args.bin, model=args.model_dir)
+    train(model, iter(stream), args.steps, args.out, lr=args.lr, warmup=args.warmup,
+          checkpoint_every=args.checkpoint_every, task_names=stream.task_names, start=start, optimizer=optimizer)
+
+
+if __name__ == "__main__":
+    main()
