@@ -183,7 +183,8 @@ fn action_element(id: u32) -> Element {
     Element { modality: Modality::Action, id, local_position: ACTION_POSITION, loss: false }
 }
 
-#[cfg(test)]
+// These read the tiny model from disk, which the browser cannot.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::model::{ModelFiles, argmax};

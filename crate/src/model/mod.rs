@@ -295,7 +295,8 @@ pub fn argmax(values: &[f32]) -> usize {
     values.iter().enumerate().fold(0, |best, (i, &v)| if v > values[best] { i } else { best })
 }
 
-#[cfg(test)]
+// These read the tiny model from disk, which the browser cannot.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::golden::{Golden, TOLERANCE};
     use super::*;
