@@ -124,8 +124,8 @@ export class PlayPanel extends LivePanel {
     } else {
       list.replaceChildren(...this.map.map((m) => {
         const item = element("li");
-        const keys = m.keys.length ? m.keys.map((k) => k.name).join(" + ") : "no key";
-        item.append(element("kbd", "", keys), ` ${m.label}`);
+        if (m.keys.length) item.append(element("kbd", "", m.keys.map((k) => k.name).join(" + ")), ` ${m.label}`);
+        else item.append(`nothing held: ${m.label}`);
         return item;
       }));
     }

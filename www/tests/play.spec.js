@@ -41,7 +41,7 @@ test("a visitor takes over with the keyboard and hands control back", async ({ p
   await setSpeed(page, "play-speed", 5); // 50 steps/s
   await page.click("#play-takeover");
   await expect(page.locator("#play-takeover")).toHaveAttribute("aria-pressed", "true");
-  await expect(page.locator("#play-keys")).toContainText("→");
+  await expect(page.locator("#play-keys")).toContainText(/[←→↑↓]/);
   await expect(page.locator("#play-canvas")).toBeFocused();
   // The first arrow key the key map lists, and the action it stands for (for continuous worlds
   // the right arrow drives the first motor fully).
