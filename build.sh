@@ -63,13 +63,35 @@ setup_node() {
     fi
 }
 
+# The manifest the page checks every model file against (size and sha256) before using it.
+write_manifest() {
+    local dir=$1 file entries="" separator=""
+    for file in "$dir"/*; do
+        [ "${file##*/}" = manifest.json ] && continue
+        entries+=$(printf '%s\n    "%s": {"bytes": %s, "sha256": "%s"}' "$separator" "${file##*/}" \
+            "$(stat -c %s "$file")" "$(sha256sum "$file" | cut -d' ' -f1)")
+        separator=","
+    done
+    printf '{\n  "files": {%b\n  }\n}\n' "$entries" > "$dir/manifest.json"
+}
+
+# Names the service worker's cache after everything the page serves, so a new build never
+# answers from an old build's cache.
+write_build_id() {
+    local id
+    id=$(find www -path www/node_modules -prune -o -type f ! -name build.js -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
+    printf 'export const BUILD = "%s";\n' "$id" > www/build.js
+}
+
 build_web() {
     step "building the wasm package"
     cargo build -p gatito --lib --profile web --target "$WASM_TARGET"
-    wasm-bindgen --target web --no-typescript --out-dir www/pkg "target/$WASM_TARGET/web/gatito.wasm"
+    wasm-bindgen --target web --no-typescript --out-dir www/pkg "${CARGO_TARGET_DIR:-target}/$WASM_TARGET/web/gatito.wasm"
     mkdir -p www/models
     rm -rf www/models/gatito-s
     cp -r models/gatito-s www/models/gatito-s
+    write_manifest www/models/gatito-s
+    write_build_id
 }
 
 serve() {

@@ -1,176 +1,212 @@
-// The page: it draws, and asks the worker (worker.js) for everything else.
+// The page: tabs, status, the backend switch and the panels. The worker (worker.js) does
+// everything else; see client.js for how the page talks to it and survives its crashes.
 
-const $ = (id) => document.getElementById(id);
+import { WorkerClient } from "./client.js";
+import { ControlPanel } from "./panels/control.js";
+import { InstructPanel } from "./panels/instruct.js";
+import { PlayPanel } from "./panels/play.js";
+import { SeePanel } from "./panels/see.js";
+import { TokensPanel } from "./panels/tokens.js";
+import { $ } from "./view.js";
 
-// --- The worker and its one-screen protocol -------------------------------------------------
+const MODEL = "models/gatito-s/";
+const TABS = ["play", "control", "instruct", "see", "tokens"];
+const LIVE = ["play", "control", "instruct"];
 
-const worker = new Worker(new URL("worker.js", import.meta.url), { type: "module" });
-const pending = new Map();
-let nextId = 0;
-
-function call(op, args = {}, transfer = []) {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    worker.postMessage({ id, op, args }, transfer);
-  });
-}
-
-worker.onmessage = ({ data: { id, result, error } }) => {
-  const request = pending.get(id);
-  if (!request) return;
-  pending.delete(id);
-  if (error === undefined) request.resolve(result);
-  else request.reject(new Error(error));
-};
-
-worker.onerror = (event) => {
-  event.preventDefault();
-  setStatus(`The model worker stopped (${event.message || "unknown error"}). Reload the page to start it again.`, true);
-  for (const { reject } of pending.values()) reject(new Error("the model worker stopped"));
-  pending.clear();
-};
-
-function setStatus(text, isError = false) {
-  $("status").textContent = text;
-  $("status").classList.toggle("error", isError);
-}
-
-function showError(id, error) {
-  $(id).textContent = error ? String(error.message ?? error) : "";
-  $(id).hidden = !error;
-}
-
-// --- Images: the 64x64 input and its 16 patches ------------------------------------------------
-
-const modalityColour = (name) => getComputedStyle(document.documentElement).getPropertyValue(`--${name}`);
-
-function drawInput(report) {
-  const { input, patch_size: patch, grid } = report;
-  const pixels = new ImageData(input, input);
-  for (let i = 0; i < input * input; i++) {
-    pixels.data.set(report.rgb.subarray(i * 3, i * 3 + 3), i * 4);
-    pixels.data[i * 4 + 3] = 255;
+class App {
+  constructor() {
+    this.client = new WorkerClient({ onEvent: (e) => this.event(e), onRestart: (reason) => this.restarted(reason) });
+    this.active = TABS.includes(location.hash.slice(1)) ? location.hash.slice(1) : "play";
+    this.source = this.active === "tokens" ? "play" : this.active;
+    this.backend = { active: "cpu", reason: "" };
+    this.panels = {
+      play: new PlayPanel(this),
+      control: new ControlPanel(this),
+      instruct: new InstructPanel(this),
+      see: new SeePanel(this),
+      tokens: new TokensPanel(this),
+    };
+    /// Live panels paused because the visitor looked elsewhere, to resume when they come back.
+    this.resume = new Set();
+    this.tabs();
+    this.show(this.active);
+    for (const radio of document.querySelectorAll("input[name=backend]")) {
+      radio.addEventListener("change", () => this.chooseBackend(radio.value));
+    }
+    $("crash-worker").addEventListener("click", () => this.diagnose("test:crash", "Asked the worker to crash…"));
+    $("lose-device").addEventListener("click", () => this.diagnose("test:lose-device", "Asked the GPU device to go away…"));
+    const frame = (now) => {
+      this.panels[this.active].draw?.(now);
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+    this.registerServiceWorker();
   }
-  const canvas = $("image-input");
-  const ctx = canvas.getContext("2d");
-  const small = new OffscreenCanvas(input, input);
-  small.getContext("2d").putImageData(pixels, 0, 0);
-  ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
-  const scale = canvas.width / input;
-  ctx.strokeStyle = modalityColour("patch");
-  ctx.lineWidth = 2;
-  for (let k = 1; k < grid[0]; k++) {
-    const at = k * patch * scale;
-    ctx.beginPath(); ctx.moveTo(at, 0); ctx.lineTo(at, canvas.height); ctx.stroke();
-    ctx.beginPath(); ctx.moveTo(0, at); ctx.lineTo(canvas.width, at); ctx.stroke();
+
+  status(text, isError = false) {
+    $("status").textContent = text;
+    $("status").classList.toggle("error", isError);
   }
-  return small;
-}
 
-function showPatches(report, small) {
-  const list = $("patches");
-  list.replaceChildren();
-  for (const p of report.patches) {
-    const item = document.createElement("li");
-    item.className = "patch";
-    const canvas = document.createElement("canvas");
-    canvas.width = canvas.height = 48;
-    const ctx = canvas.getContext("2d");
-    ctx.imageSmoothingEnabled = false;
-    const size = report.patch_size;
-    ctx.drawImage(small, (p.index % report.grid[1]) * size, Math.floor(p.index / report.grid[1]) * size, size, size, 0, 0, 48, 48);
-    const text = document.createElement("span");
-    text.innerHTML = `<b>#${p.index}</b> row bin ${p.row_bin} <small>[${p.row.lo},${p.row.hi})</small><br>` +
-      `col bin ${p.col_bin} <small>[${p.col.lo},${p.col.hi})</small><br>` +
-      `<small>${p.first_values.map((v) => v.toFixed(3)).join(" ")} …</small>`;
-    item.append(canvas, text);
-    list.append(item);
-  }
-}
+  // --- Starting (and starting again after a crash) ----------------------------------------------
 
-async function tokenizeImage(file) {
-  showError("image-error", null);
-  if (!file) return;
-  try {
-    const bytes = await file.arrayBuffer();
-    const report = await call("image", { bytes }, [bytes]);
-    const small = drawInput(report);
-    $("image-caption").textContent =
-      `${report.source[0]}×${report.source[1]} → ${report.input}×${report.input} → ${report.patches.length} patches of ${report.patch_size}×${report.patch_size}`;
-    $("image-figure").hidden = false;
-    showPatches(report, small);
-  } catch (error) {
-    showError("image-error", error);
-  }
-}
-
-$("image-file").addEventListener("change", (e) => tokenizeImage(e.target.files[0]));
-const drop = $("drop");
-drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
-drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-drop.addEventListener("drop", (e) => {
-  e.preventDefault();
-  drop.classList.remove("over");
-  tokenizeImage(e.dataTransfer.files[0]);
-});
-document.addEventListener("paste", (e) => {
-  const file = [...e.clipboardData.files].find((f) => f.type.startsWith("image/"));
-  if (file) tokenizeImage(file);
-});
-
-// --- Text and values ----------------------------------------------------------------------------
-
-$("text-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  showError("text-error", null);
-  try {
-    const { ids, pieces } = await call("text", { text: $("text-input").value });
-    $("text-tokens").replaceChildren(...ids.map((id, i) => {
-      const chip = document.createElement("li");
-      chip.className = "chip text";
-      chip.innerHTML = `<span></span><small>${id}</small>`;
-      chip.firstChild.textContent = pieces[i];
-      return chip;
-    }));
-  } catch (error) {
-    showError("text-error", error);
-  }
-});
-
-$("values-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  showError("values-error", null);
-  const words = $("values-input").value.trim().split(/[\s,]+/).filter(Boolean);
-  const values = words.map(Number);
-  const bad = words.find((w, i) => Number.isNaN(values[i]));
-  if (bad !== undefined) return showError("values-error", `"${bad}" is not a number`);
-  try {
-    const report = await call("values", { values, action: $("values-action").checked });
-    const rows = values.map((v, i) => {
-      const row = document.createElement("tr");
-      for (const cell of [v, report.bins[i], report.ids[i], report.decoded[i].toPrecision(5)]) {
-        const td = document.createElement("td");
-        td.textContent = cell;
-        row.append(td);
-      }
-      return row;
-    });
-    $("values-table").tBodies[0].replaceChildren(...rows);
-    $("values-table").hidden = false;
-  } catch (error) {
-    showError("values-error", error);
-  }
-});
-
-// --- Start --------------------------------------------------------------------------------------
-
-call("load", { model: "models/gatito-s/" })
-  .then(({ vocabularySize }) => {
-    setStatus(`Ready: ${vocabularySize} token ids (text, then 1024 value bins).`);
+  async boot() {
+    let loaded;
+    try {
+      loaded = await this.client.call("load", { model: MODEL });
+    } catch (error) {
+      if (error.code === "crashed") return;
+      this.status(`The app could not start: ${error.message}`, true);
+      return;
+    }
+    this.vocabularyReady = loaded.tokens.ok;
+    const weights = loaded.weights.shipped ? "" : " The trained model isn't shipped yet.";
+    if (loaded.tokens.ok) {
+      this.status(`Ready: the tokenizer is verified (${loaded.tokens.vocabularySize} token ids: text, then 1024 value bins).${weights}`);
+    } else {
+      this.status(`Ready, but ${loaded.tokens.error}. The worlds still run; token views are off.${weights}`, true);
+    }
+    const worlds = await this.client.call("worlds");
+    await Promise.all([
+      this.panels.play.startWorld(this.panels.play.world ?? this.panels.play.offer(worlds), this.panels.play.seed),
+      this.panels.control.startWorld(this.panels.control.world ?? this.panels.control.offer(worlds), this.panels.control.seed),
+      this.panels.instruct.offer().then(() => this.panels.instruct.run($("mission-input").value)),
+    ]);
+    for (const name of LIVE) if (name !== this.active) this.resume.add(name);
+    // WebGPU is tried first; where it is missing the worker says why and the CPU takes over.
+    await this.chooseBackend(this.backend.want ?? "webgpu");
     document.body.dataset.ready = "true";
-    $("text-form").requestSubmit();
-    $("values-form").requestSubmit();
-  })
-  .catch((error) => setStatus(`The model could not be loaded: ${error.message}`, true));
+    if (this.active === "see") this.panels.see.shown();
+    if (loaded.tokens.ok && !this.triedTokenizer) {
+      this.triedTokenizer = true;
+      this.panels.tokens.text();
+      this.panels.tokens.values();
+    }
+  }
+
+  restarted(reason) {
+    this.status(`The worker crashed (${reason}) and was restarted; everything was started again.`, true);
+    $("diagnostics-out").textContent = `The worker was restarted after: ${reason}.`;
+    delete document.body.dataset.ready;
+    this.boot().then(() => {
+      if (!$("status").textContent.startsWith("The app could not start")) {
+        this.status(`The worker crashed (${reason}) and was restarted; everything was started again.`);
+      }
+    });
+  }
+
+  event(data) {
+    switch (data.event) {
+      case "step":
+        return this.panels[data.panel]?.onStep(data);
+      case "step-error":
+        return this.panels[data.panel]?.error(data.message);
+      case "progress":
+        return this.progress(data);
+      case "backend":
+        return this.showBackend(data);
+    }
+  }
+
+  progress({ file, loaded, total }) {
+    const bar = $("progress");
+    bar.hidden = loaded >= total;
+    bar.max = total || 1;
+    bar.value = loaded;
+    if (loaded < total) this.status(`Downloading ${file}: ${(loaded / 1024).toFixed(0)} of ${(total / 1024).toFixed(0)} kB…`);
+  }
+
+  // --- Tabs ------------------------------------------------------------------------------------------
+
+  tabs() {
+    const buttons = TABS.map((name) => $(`tab-${name}`));
+    buttons.forEach((button, i) => {
+      button.addEventListener("click", () => this.show(TABS[i]));
+      button.addEventListener("keydown", (e) => {
+        const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: TABS.length - 1 }[e.key];
+        if (next === undefined) return;
+        e.preventDefault();
+        const target = (next + TABS.length) % TABS.length;
+        this.show(TABS[target]);
+        buttons[target].focus();
+      });
+    });
+  }
+
+  /// Shows one panel. Leaving a live world for another activity pauses it until the visitor comes
+  /// back; the Tokens tab keeps it running, since it shows that world's steps.
+  show(name) {
+    const previous = this.active;
+    this.active = name;
+    for (const tab of TABS) {
+      const selected = tab === name;
+      $(`tab-${tab}`).setAttribute("aria-selected", String(selected));
+      $(`tab-${tab}`).tabIndex = selected ? 0 : -1;
+      $(tab).hidden = !selected;
+    }
+    history.replaceState(null, "", `#${name}`);
+    if (name === "tokens") {
+      this.panels.tokens.dirty = Boolean(this.panels.tokens.current);
+      return;
+    }
+    this.source = name;
+    if (name === "see" && document.body.dataset.ready) this.panels.see.shown();
+    const live = this.panels[previous];
+    if (previous !== name && LIVE.includes(previous) && live.running) {
+      this.resume.add(previous);
+      live.setRunning(false);
+    }
+    for (const other of LIVE) if (other !== name && other !== previous && this.panels[other].running) this.panels[other].setRunning(false);
+    if (this.resume.delete(name)) this.panels[name].setRunning(true);
+    if (LIVE.includes(name) || name === "see") this.panels[name].dirty = true;
+  }
+
+  /// Called by a panel with the tokens of its current step; the Tokens tab shows the latest of
+  /// the panel the visitor last used.
+  noteTokens(panel, tokens, timing) {
+    if (panel.name === this.source) this.panels.tokens.note(panel, tokens, timing);
+  }
+
+  // --- Backend -----------------------------------------------------------------------------------------
+
+  async chooseBackend(want) {
+    try {
+      this.showBackend(await this.client.call("backend", { want }));
+    } catch (error) {
+      this.showBackend({ want, active: "cpu", reason: `The backend could not be set up (${error.message}); the CPU runs everything.` });
+    }
+  }
+
+  showBackend(backend) {
+    this.backend = backend;
+    for (const radio of document.querySelectorAll("input[name=backend]")) radio.checked = radio.value === backend.active;
+    $("backend-reason").textContent = backend.reason;
+    this.panels.tokens.dirty = Boolean(this.panels.tokens.current);
+  }
+
+  backendSummary() {
+    return this.backend.active === "webgpu"
+      ? `WebGPU device ready (${this.backend.adapter}); computing on the CPU until the WebGPU engine lands`
+      : "CPU (wasm)";
+  }
+
+  // --- Diagnostics and offline --------------------------------------------------------------------------
+
+  async diagnose(op, text) {
+    $("diagnostics-out").textContent = text;
+    try {
+      await this.client.call(op);
+    } catch (error) {
+      $("diagnostics-out").textContent = error.message;
+    }
+  }
+
+  registerServiceWorker() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.register("sw.js", { type: "module" }).catch((error) => {
+      $("diagnostics-out").textContent = `Offline use is off: ${error.message}`;
+    });
+  }
+}
+
+new App().boot();

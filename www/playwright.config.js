@@ -12,6 +12,9 @@ export default defineConfig({
   reporter: [["list"]],
   use: {
     baseURL: `http://127.0.0.1:${port}`,
+    // Tests start without a service worker, so that no cache outlives a test and route
+    // interception sees every request; the offline test turns it on.
+    serviceWorkers: "block",
     launchOptions: {
       executablePath: "/usr/bin/chromium",
       args: [

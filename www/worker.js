@@ -1,42 +1,389 @@
-// The model side of the page. It runs in a Web Worker so the page never freezes.
+// The model side of the page: a module Web Worker that owns the wasm module, so the page never freezes.
 //
-// Protocol (page -> worker):  { id, op, args }
-//   op "load"     args { model: "models/gatito-s/" }      -> result { vocabularySize }
-//   op "image"    args { bytes: ArrayBuffer }              -> result: patch report (see tokens::inspect)
-//   op "text"     args { text }                            -> result { ids, pieces }
-//   op "values"   args { values: number[], action: bool }  -> result { kind, bins, ids, decoded }
-// Protocol (worker -> page):  { id, result } on success, { id, error } with a readable message on failure.
-import init, { Tokens } from "./pkg/gatito.js";
+// Page -> worker: { id, op, args }. Worker -> page: { id, result } or { id, error: { message, code } },
+// and, unasked, { event, ... }. Codes: "no_model" (needs the trained model, not shipped yet),
+// "no_tokens" (the tokenizer failed to load), "crashed" (the wasm module trapped), "bad_input".
+//
+//   load       { model: "models/gatito-s/" }   -> { tokens: {ok, vocabularySize | error}, weights: {shipped, reason} }
+//   backend    { want: "webgpu" | "cpu" }      -> { want, active, reason, adapter? }
+//   worlds     {}                              -> WorldSpec[] (name, kind, action, description, max_steps)
+//   references { world }                       -> { expert: {mean, std}, random: {mean, std}, episodes, seed }
+//   start      { panel, world | mission, seed, actor, speed, running } -> { info, frame, tokens }
+//   set        { panel, actor?, speed?, running?, held? }  changes a panel's loop -> { running }
+//   act        { panel, action }               one step with a person's action -> { done }, and a "step" event
+//   push       { panel, x, y }                 shove the world's body (x right, y up) -> {}
+//   image      { bytes }                       -> patch report with the 64x64 `rgb`
+//   sentence   { question }                    -> the sequence of the last image and the question
+//   sample     { seed }                        -> { png, caption, questions }
+//   missions   { count, seed }                 -> [{ text, held_out }] example missions (start takes typed ones)
+//   text       { text } / values { values, action }  -> tokens of text or values
+//   caption    {} / ask { question }           -> error "no_model" until the model ships
+//   test:crash, test:lose-device               diagnostics: throw in the worker's global scope; destroy the GPU device
+//
+// Events: { event: "progress", file, loaded, total }   model files downloading
+//         { event: "step", panel, report, rewards, frame, tokens, timing, running }   once per tick per running panel
+//         { event: "step-error", panel, message }   a panel's loop stopped on an error
+//         { event: "backend", ... }    the backend changed on its own (a lost device)
+//         { event: "fatal", message }  the wasm module trapped; the page restarts this worker
+// Actors: "expert", "random", "you" (the person's held or pressed action), and "model" (no_model for now).
+// When the model ships, "model" steps choose actions from Session.tokens, and caption/ask stream
+// { event: "caption", id, text, done } before their reply.
+import init, { Tokens, Session, worlds, referenceScores, summarize, exampleMissions, sampleScene } from "./pkg/gatito.js";
 
-let tokens = null;
+const NO_MODEL =
+  "The trained model isn't shipped yet: models/gatito-s holds only the tokenizer. " +
+  "Until it lands, the worlds are played by their scripted experts or at random.";
+const REFERENCE_EPISODES = 5;
+const REFERENCE_SEED = 1000;
+const TICK_MS = 16;
+/// Work per tick stays well under a frame, so the worker answers requests between ticks.
+const BUDGET_MS = 10;
+
+class OpError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const state = {
+  tokens: null,
+  tokensError: "the tokenizer is not loaded yet",
+  lastImage: null,
+  device: null,
+  references: new Map(),
+};
+/// The live worlds, one per panel: { session, actor, speed, running, held, due }.
+const panels = new Map();
+
+// --- Loading: the manifest, integrity, the Cache API ---------------------------------------------
+
+const hex = (buffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+const sha256 = async (bytes) => hex(await crypto.subtle.digest("SHA-256", bytes));
+
+async function download(url, name, expected) {
+  const response = await fetch(url);
+  if (!response.ok) throw new OpError("missing", `${name} could not be fetched (HTTP ${response.status})`);
+  const total = Number(response.headers.get("content-length")) || expected || 0;
+  const reader = response.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  let reported = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    if (performance.now() - reported > 50) {
+      reported = performance.now();
+      self.postMessage({ event: "progress", file: name, loaded, total });
+    }
+  }
+  self.postMessage({ event: "progress", file: name, loaded, total: loaded });
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
+}
+
+/// A model file as the manifest describes it, from the cache or the network, checked
+/// against its sha256 before anything uses it. A cached copy that fails the check is dropped.
+async function fetchVerified(base, name, entry) {
+  const url = new URL(name, base);
+  const key = `${url.href}?sha256=${entry.sha256}`;
+  const cache = self.caches ? await caches.open("gatito-models") : null;
+  const cached = await cache?.match(key);
+  if (cached) {
+    const bytes = new Uint8Array(await cached.arrayBuffer());
+    if ((await sha256(bytes)) === entry.sha256) return bytes;
+    await cache.delete(key);
+  }
+  const bytes = await download(url, name, entry.bytes);
+  const actual = await sha256(bytes);
+  if (actual !== entry.sha256) {
+    throw new OpError(
+      "corrupt",
+      `${name} failed its integrity check (sha256 ${actual.slice(0, 12)}…, the manifest says ${entry.sha256.slice(0, 12)}…); ` +
+        "the download is corrupt or the build is stale",
+    );
+  }
+  await cache?.put(key, new Response(bytes));
+  return bytes;
+}
 
 async function load({ model }) {
   await init();
-  const response = await fetch(new URL("tokenizer.json", new URL(model, self.location.href)));
-  if (!response.ok) throw new Error(`the tokenizer could not be fetched (HTTP ${response.status})`);
-  tokens = new Tokens(new Uint8Array(await response.arrayBuffer()));
-  return { vocabularySize: tokens.vocabularySize };
+  const base = new URL(model, self.location.href);
+  let manifest = null;
+  let problem = null;
+  try {
+    const response = await fetch(new URL("manifest.json", base));
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    manifest = await response.json();
+  } catch (error) {
+    problem = `${model}manifest.json could not be read (${error.message}); build the page with ./build.sh`;
+  }
+  const files = manifest?.files ?? {};
+  try {
+    if (problem) throw new OpError("missing", problem);
+    if (!files["tokenizer.json"]) throw new OpError("missing", "the manifest lists no tokenizer.json");
+    state.tokens?.free();
+    state.tokens = new Tokens(await fetchVerified(base, "tokenizer.json", files["tokenizer.json"]));
+    state.tokensError = null;
+  } catch (error) {
+    state.tokens = null;
+    state.tokensError = `the tokenizer is unavailable: ${error.message}`;
+  }
+  const shipped = Boolean(files["model.safetensors"] && files["config.json"]);
+  return {
+    tokens: state.tokens ? { ok: true, vocabularySize: state.tokens.vocabularySize } : { ok: false, error: state.tokensError },
+    weights: { shipped, reason: shipped ? "the engine that runs them has not landed yet" : NO_MODEL },
+  };
 }
 
-function loaded() {
-  if (!tokens) throw new Error("the model is not loaded yet");
-  return tokens;
+function tokens() {
+  if (!state.tokens) throw new OpError("no_tokens", state.tokensError);
+  return state.tokens;
 }
+
+// --- The backend ---------------------------------------------------------------------------------
+
+const CPU_ONLY = "Until the WebGPU engine lands, every computation runs on the CPU (wasm).";
+
+async function backend({ want }) {
+  state.device?.destroy();
+  state.device = null;
+  if (want !== "webgpu") return { want, active: "cpu", reason: `CPU chosen. ${CPU_ONLY}` };
+  const fallback = (why) => ({ want, active: "cpu", reason: `WebGPU is unavailable: ${why}. Fell back to the CPU.` });
+  if (!self.navigator.gpu) return fallback("this browser has no navigator.gpu");
+  const adapter = await navigator.gpu.requestAdapter().catch(() => null);
+  if (!adapter) return fallback("no WebGPU adapter was offered");
+  const device = await adapter.requestDevice().catch(() => null);
+  if (!device) return fallback("the adapter gave no device");
+  state.device = device;
+  device.lost.then((info) => {
+    if (state.device !== device) return;
+    state.device = null;
+    self.postMessage({
+      event: "backend",
+      want: "webgpu",
+      active: "cpu",
+      reason: `The WebGPU device was lost (${info.reason || "unknown"}${info.message ? `: ${info.message}` : ""}). Fell back to the CPU.`,
+    });
+  });
+  const info = adapter.info ?? {};
+  const adapterName = [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || "unnamed adapter";
+  return { want, active: "webgpu", adapter: adapterName, reason: `WebGPU device ready (${adapterName}). ${CPU_ONLY}` };
+}
+
+// --- Live worlds -----------------------------------------------------------------------------------
+
+function panel(name) {
+  const p = panels.get(name);
+  if (!p) throw new OpError("bad_input", `nothing is playing in ${name}`);
+  return p;
+}
+
+function checkActor(actor) {
+  if (actor === "model") throw new OpError("no_model", NO_MODEL);
+  if (!["expert", "random", "you"].includes(actor)) throw new OpError("bad_input", `unknown actor ${actor}`);
+}
+
+/// The step argument for the panel's actor (`held` is what a person's keys choose, the no-op
+/// when none is held); `null` while a person has not chosen yet, which waits for them.
+function actorArgument(p) {
+  if (p.actor !== "you") return { actor: p.actor };
+  return p.held ? { actor: "chosen", action: p.held } : null;
+}
+
+function snapshot(p) {
+  const frame = p.session.frame();
+  let sequence = null;
+  let tokenMs = 0;
+  if (state.tokens) {
+    const start = performance.now();
+    sequence = p.session.tokens(state.tokens);
+    tokenMs = performance.now() - start;
+  }
+  return { frame, sequence, tokenMs };
+}
+
+function publish(name, p, report, rewards, stepMs) {
+  const { frame, sequence, tokenMs } = snapshot(p);
+  const timing = { stepMs: stepMs / Math.max(rewards.length, 1), tokenMs, elements: sequence?.elements.length ?? 0 };
+  const transfer = [frame.rgba.buffer, ...(sequence?.rgb ? [sequence.rgb.buffer] : [])];
+  self.postMessage({ event: "step", panel: name, report, rewards, frame, tokens: sequence, timing, running: p.running }, transfer);
+}
+
+function advance(name, p, until) {
+  const rewards = [];
+  let report = null;
+  let stepMs = 0;
+  while (!p.session.done && (p.speed === Infinity || p.due >= 1) && performance.now() < until) {
+    const actor = actorArgument(p);
+    if (!actor) break;
+    const start = performance.now();
+    report = p.session.step(actor);
+    stepMs += performance.now() - start;
+    rewards.push(report.reward);
+    p.due -= 1;
+  }
+  if (p.session.done) p.running = false;
+  if (report) publish(name, p, report, rewards, stepMs);
+}
+
+let ticking = false;
+let lastTick = 0;
+
+function schedule() {
+  if (ticking) return;
+  ticking = true;
+  lastTick = performance.now();
+  setTimeout(tick, 0);
+}
+
+function tick() {
+  const now = performance.now();
+  const seconds = (now - lastTick) / 1000;
+  lastTick = now;
+  const running = [...panels].filter(([, p]) => p.running);
+  for (const [name, p] of running) {
+    // A stalled tick does not turn into a burst: at most a quarter second is made up.
+    if (p.speed !== Infinity) p.due = Math.min(p.due + p.speed * seconds, p.speed / 4 + 1);
+    try {
+      advance(name, p, now + BUDGET_MS / running.length);
+    } catch (error) {
+      p.running = false;
+      report(error);
+      self.postMessage({ event: "step-error", panel: name, message: error.message });
+    }
+  }
+  if (running.length) setTimeout(tick, TICK_MS);
+  else ticking = false;
+}
+
+function start({ panel: name, world, mission, seed = 0, actor = "expert", speed = 10, running = true }) {
+  checkActor(actor);
+  const session = mission !== undefined ? Session.withMission(mission, seed) : new Session(world, seed);
+  panels.get(name)?.session.free();
+  const p = { session, actor, speed, running, held: null, due: 0 };
+  panels.set(name, p);
+  if (running) schedule();
+  const { frame, sequence } = snapshot(p);
+  return { info: session.info(), frame, tokens: sequence };
+}
+
+function set({ panel: name, actor, speed, running, held }) {
+  if (actor !== undefined) checkActor(actor);
+  const p = panel(name);
+  if (actor !== undefined) p.actor = actor;
+  if (speed !== undefined) {
+    p.speed = speed;
+    p.due = 0;
+  }
+  if (held !== undefined) p.held = held;
+  if (running !== undefined) p.running = running && !p.session.done;
+  if (p.running) schedule();
+  return { running: p.running };
+}
+
+function act({ panel: name, action }) {
+  const p = panel(name);
+  if (p.session.done) return { done: true };
+  const start = performance.now();
+  const report = p.session.step({ actor: "chosen", action });
+  publish(name, p, report, [report.reward], performance.now() - start);
+  return { done: report.done };
+}
+
+function references({ world }) {
+  if (!state.references.has(world)) state.references.set(world, playReferences(world));
+  return state.references.get(world);
+}
+
+/// The expert's and random play's episodes (as `gatito scores` plays them), one at a time so
+/// that the live worlds keep ticking in between.
+async function playReferences(world) {
+  const scores = { expert: [], random: [] };
+  for (let i = 0; i < REFERENCE_EPISODES; i++) {
+    const episode = referenceScores(world, 1, REFERENCE_SEED + i);
+    scores.expert.push(...episode.expert.scores);
+    scores.random.push(...episode.random.scores);
+    await new Promise((resolve) => setTimeout(resolve));
+  }
+  return { episodes: REFERENCE_EPISODES, seed: REFERENCE_SEED, expert: summarize(scores.expert), random: summarize(scores.random) };
+}
+
+// --- Images and questions ------------------------------------------------------------------------
+
+function image({ bytes }) {
+  const report = tokens().image(new Uint8Array(bytes));
+  state.lastImage = report.rgb.slice();
+  return report;
+}
+
+function sentence({ question = "" }) {
+  if (!state.lastImage) throw new OpError("bad_input", "choose, draw or drop an image first");
+  return tokens().sentence(state.lastImage, question);
+}
+
+function noModel() {
+  throw new OpError("no_model", `${NO_MODEL} Captions and answers will stream here once it does.`);
+}
+
+// --- The protocol ----------------------------------------------------------------------------------
 
 const ops = {
   load,
-  image: ({ bytes }) => loaded().image(new Uint8Array(bytes)),
-  text: ({ text }) => loaded().text(text),
-  values: ({ values, action }) => loaded().continuous(Float32Array.from(values), action),
+  backend,
+  worlds: () => worlds(),
+  references,
+  start,
+  set,
+  act,
+  push: ({ panel: name, x, y }) => panel(name).session.push(x, y),
+  image,
+  sentence,
+  sample: ({ seed }) => sampleScene(seed),
+  missions: ({ count, seed }) => exampleMissions(count, seed),
+  text: ({ text }) => tokens().text(text),
+  values: ({ values, action }) => tokens().continuous(Float32Array.from(values), action),
+  caption: noModel,
+  ask: noModel,
+  "test:crash": () => {
+    setTimeout(() => {
+      throw new Error("a crash asked for from the diagnostics");
+    });
+  },
+  "test:lose-device": () => {
+    if (!state.device) throw new OpError("bad_input", "no WebGPU device is open to lose; choose WebGPU first");
+    state.device.destroy();
+  },
 };
+
+/// A trap inside wasm leaves the module in an unknown state: say so, and let the page restart us.
+function report(error) {
+  if (error instanceof WebAssembly.RuntimeError) {
+    self.postMessage({ event: "fatal", message: `the wasm module trapped (${error.message})` });
+  }
+}
+
+/// The pixel buffers of a result move to the page instead of being copied.
+function transfers(result) {
+  return [result?.rgb, result?.png, result?.frame?.rgba, result?.tokens?.rgb].filter(Boolean).map((a) => a.buffer);
+}
 
 self.onmessage = async ({ data: { id, op, args } }) => {
   try {
-    if (!(op in ops)) throw new Error(`unknown operation ${op}`);
-    const result = await ops[op](args);
-    const transfer = result?.rgb ? [result.rgb.buffer] : [];
-    self.postMessage({ id, result }, transfer);
+    if (!Object.hasOwn(ops, op)) throw new OpError("bad_input", `unknown operation ${op}`);
+    const result = await ops[op](args ?? {});
+    self.postMessage({ id, result }, transfers(result));
   } catch (error) {
-    self.postMessage({ id, error: error?.message ?? String(error) });
+    report(error);
+    const code = error instanceof WebAssembly.RuntimeError ? "crashed" : (error?.code ?? "bad_input");
+    self.postMessage({ id, error: { message: error?.message ?? String(error), code } });
   }
 };

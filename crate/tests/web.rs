@@ -2,8 +2,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use gatito::tokens::{ValueKind, image, values};
-use gatito::web::Tokens;
-use wasm_bindgen::JsValue;
+use gatito::web::{Session, Tokens, example_missions, reference_scores, sample_scene, summarize, worlds};
+use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -39,6 +40,141 @@ fn the_page_api_tokenizes_text_values_and_images() {
     // Bad input is an exception with a readable message, not a panic.
     assert!(tokens.image(b"not an image").is_err());
     assert!(Tokens::new(b"{").is_err());
+}
+
+/// Removes a field (pixels attached as a typed array) and returns it, so the rest reads as JSON.
+fn take(object: &JsValue, name: &str) -> JsValue {
+    let value = field(object, name);
+    js_sys::Reflect::delete_property(object.unchecked_ref::<js_sys::Object>(), &name.into()).expect(name);
+    value
+}
+
+/// A result as JSON, to read its fields.
+fn json(value: JsValue) -> Value {
+    serde_wasm_bindgen::from_value(value).expect("a plain object")
+}
+
+/// The message of an error that crossed to JS.
+fn message(error: wasm_bindgen::JsError) -> String {
+    js_sys::Error::from(JsValue::from(error)).message().into()
+}
+
+fn actor(json: &str) -> JsValue {
+    js_sys::JSON::parse(json).expect("json")
+}
+
+#[wasm_bindgen_test]
+fn a_session_steps_with_each_actor_and_shows_the_timestep_as_tokens() {
+    let tokens = Tokens::new(TOKENIZER).unwrap();
+    let text_ids = tokens.vocabulary_size() - 1024;
+    let mut session = Session::new("pendulum_swingup", 0).unwrap();
+    let before = json(session.tokens(&tokens).unwrap());
+    assert_eq!(before["elements"].as_array().unwrap().len(), 3, "three state values, no action yet");
+
+    let expert = json(session.step(actor(r#"{"actor": "expert"}"#)).unwrap());
+    assert_eq!((expert["step"].as_u64(), expert["action"]["choice"].as_str()), (Some(1), Some("one_hot")));
+    let random = json(session.step(actor(r#"{"actor": "random"}"#)).unwrap());
+    assert_eq!(random["action"]["choice"], "uniform");
+    let chosen = json(session.step(actor(r#"{"actor": "chosen", "action": {"continuous": [0.5]}}"#)).unwrap());
+    assert_eq!(chosen["action"]["values"][0]["bin"], 768, "actions are binned without mu-law");
+    assert_eq!(chosen["score"].as_f64().unwrap() as f32, session.score());
+
+    // The last timestep: three observation values, the separator, the action 0.5.
+    let step = json(session.tokens(&tokens).unwrap()); // state only: no image attached
+    let kinds: Vec<&str> =
+        step["elements"].as_array().unwrap().iter().map(|e| e["modality"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["value", "value", "value", "separator", "action"]);
+    let action = &step["elements"][4];
+    assert_eq!((action["id"].as_u64(), action["position"].as_u64()), (Some(u64::from(text_ids) + 768), Some(255)));
+    assert_eq!(action["value"]["decoded"].as_f64().unwrap() as f32, values::unbin(ValueKind::Action, 768).unwrap());
+    assert_eq!(step["elements"][0]["value"]["source"], "observation");
+
+    let frame = session.frame().unwrap();
+    assert_eq!(js_sys::Uint8ClampedArray::from(field(&frame, "rgba")).length(), 128 * 128 * 4);
+
+    // Actions that do not fit, and actors that do not exist, are errors with reasons.
+    let wrong = session.step(actor(r#"{"actor": "chosen", "action": {"discrete": [1]}}"#)).unwrap_err();
+    assert!(message(wrong).contains("it takes 1 values in [-1, 1]"));
+    assert!(message(session.step(actor(r#"{"actor": "model"}"#)).unwrap_err()).contains("expert, random or chosen"));
+    assert!(message(Session::new("pong2000", 0).err().unwrap()).contains("the worlds are: "));
+}
+
+#[wasm_bindgen_test]
+fn a_push_changes_what_a_control_world_observes_next() {
+    let tokens = Tokens::new(TOKENIZER).unwrap();
+    let observed_after = |push: bool| {
+        let mut session = Session::new("pendulum_swingup", 4).unwrap();
+        session.step(actor(r#"{"actor": "expert"}"#)).unwrap();
+        if push {
+            session.push(1.0, 0.0);
+        }
+        session.step(actor(r#"{"actor": "expert"}"#)).unwrap();
+        json(session.tokens(&tokens).unwrap())["elements"][2]["value"]["value"].as_f64().unwrap()
+    };
+    let (still, pushed) = (observed_after(false), observed_after(true));
+    assert!((still - pushed).abs() > 1.0, "angular velocity {still} vs {pushed} after a full push");
+}
+
+#[wasm_bindgen_test]
+fn a_typed_mission_is_carried_out_and_a_bad_one_is_explained() {
+    let mut session = Session::with_mission("  Pick up the RED ball. ", 1).unwrap();
+    let info = json(session.info().unwrap());
+    assert_eq!(info["mission"]["text"], "pick up the red ball");
+    assert_eq!(info["mission"]["held_out"], true, "training never asks to pick up the red ball");
+    assert_eq!(info["spec"]["name"], "grid_heldout");
+    while !session.done() {
+        session.step(actor(r#"{"actor": "expert"}"#)).unwrap();
+    }
+    assert!(session.score() > 0.0);
+    assert!(message(session.step(actor(r#"{"actor": "expert"}"#)).unwrap_err()).contains("episode is over"));
+
+    let error = message(Session::with_mission("fly to the moon", 0).err().unwrap());
+    assert!(error.contains("\"fly to the moon\" is not a mission"), "{error}");
+    assert!(error.contains("\"pick up the green key\"") && error.contains("Colours: red, green"), "{error}");
+}
+
+#[wasm_bindgen_test]
+fn the_catalog_offers_worlds_reference_scores_missions_and_scenes() {
+    let names: Vec<String> =
+        json(worlds().unwrap()).as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap().to_string()).collect();
+    assert!(names.iter().any(|n| n == "grid") && names.iter().any(|n| n == "pendulum_swingup"), "{names:?}");
+
+    let scores = json(reference_scores("point_mass", 2, 0).unwrap());
+    assert!(scores["expert"]["mean"].as_f64() > scores["random"]["mean"].as_f64(), "{scores}");
+    assert!(reference_scores("nowhere", 1, 0).is_err());
+    let summary = json(summarize(vec![2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).unwrap());
+    assert_eq!((summary["mean"].as_f64(), summary["std"].as_f64()), (Some(5.0), Some(2.0)));
+
+    let missions = json(example_missions(9, 0).unwrap());
+    let texts: Vec<&str> = missions.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    let mut distinct = texts.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!((texts.len(), distinct.len()), (9, 9), "{texts:?}");
+    assert_eq!(missions.as_array().unwrap().iter().filter(|m| m["held_out"] == true).count(), 3);
+
+    let scene = sample_scene(7).unwrap();
+    let png = js_sys::Uint8Array::from(take(&scene, "png")).to_vec();
+    let report = Tokens::new(TOKENIZER).unwrap().image(&png).unwrap();
+    assert_eq!(js_sys::Array::from(&field(&report, "source")).get(0).as_f64(), Some(64.0));
+    assert!(json(scene)["caption"].as_str().unwrap().ends_with('.'));
+}
+
+#[wasm_bindgen_test]
+fn a_sentence_is_the_image_then_the_question() {
+    let tokens = Tokens::new(TOKENIZER).unwrap();
+    let rgb = vec![255u8; 64 * 64 * 3];
+    let sentence = tokens.sentence(&rgb, "what colour is the circle?").unwrap();
+    assert_eq!(js_sys::Uint8Array::from(take(&sentence, "rgb")).length(), 64 * 64 * 3);
+    let elements = json(sentence)["elements"].as_array().unwrap().clone();
+    assert!(elements[..16].iter().enumerate().all(|(i, e)| e["modality"] == "patch" && e["patch"]["index"] == i));
+    assert_eq!((elements[5]["patch"]["row"].as_u64(), elements[5]["patch"]["col"].as_u64()), (Some(48), Some(48)));
+    assert!(elements[16..].iter().all(|e| e["modality"] == "text" && e["loss"] == false), "a question is context");
+    assert_eq!(elements[16]["label"], "what");
+    let blank = tokens.sentence(&rgb, "  ").unwrap();
+    take(&blank, "rgb");
+    assert_eq!(json(blank)["elements"].as_array().unwrap().len(), 16, "an empty question is no question");
+    assert!(message(tokens.sentence(&rgb[..10], "").unwrap_err()).contains("must be 64x64 RGB"));
 }
 
 /// Opens a WebGPU adapter and device (SwiftShader in CI) and runs a compute shader.

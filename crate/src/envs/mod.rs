@@ -90,6 +90,11 @@ pub trait World {
     fn done(&self) -> bool;
     /// The scripted expert's action in the current state, from the privileged state.
     fn expert(&self) -> Action;
+    /// A visitor's shove, from the page: an impulse on the world's main body in the plane of
+    /// its picture (x to the right, y up), each component in [-1, 1] for a full-strength push.
+    /// It stands outside the `(seed, actions)` replay on purpose: it is how a person tests an
+    /// agent's recovery. Worlds with nothing to shove ignore it, as do finished episodes.
+    fn push(&mut self, _impulse: [f32; 2]) {}
 }
 
 /// Every world, freshly made (not yet reset).

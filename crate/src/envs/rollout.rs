@@ -98,7 +98,7 @@ impl Default for Random {
 
 impl Actor for Random {
     fn begin(&mut self, world: &dyn World, seed: u64) -> Result<(), ActorError> {
-        self.rng = Pcg64Mcg::seed_from_u64(seed ^ RANDOM_POLICY_STREAM);
+        self.rng = random_policy_rng(seed);
         self.action = world.spec().action;
         Ok(())
     }
@@ -115,6 +115,12 @@ pub fn episode_seed(seed: u64, index: u32) -> u64 {
 
 /// Keeps the random policy's draws apart from the world's own, which use the bare episode seed.
 const RANDOM_POLICY_STREAM: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The generator random play draws its actions from in the episode of `seed`, for anyone who
+/// plays episodes step by step (the page does) and must play exactly these.
+pub fn random_policy_rng(seed: u64) -> Pcg64Mcg {
+    Pcg64Mcg::seed_from_u64(seed ^ RANDOM_POLICY_STREAM)
+}
 
 /// A uniformly random action that fits `spec`.
 pub fn random_action(spec: &ActionSpec, rng: &mut impl Rng) -> Action {

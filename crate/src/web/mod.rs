@@ -1,7 +1,22 @@
-//! The wasm-bindgen surface the page's worker calls. Results cross as plain JS objects
-//! (serde-wasm-bindgen); errors cross as JS exceptions carrying a readable message.
+//! The wasm-bindgen surface the page's worker calls (`www/worker.js` documents the protocol).
+//! Results cross as plain JS objects (serde-wasm-bindgen), with pixels attached as typed
+//! arrays rather than serialized number by number; errors cross as JS exceptions carrying a
+//! readable message, never as panics.
+//!
+//! - [`tokens`]: the tokenizer as the page uses it: text, values, images and sentences.
+//! - [`session`]: a world played live: stepped by its expert, random play or a person, pushed, drawn.
+//! - [`catalog`]: what the page offers: the worlds and their reference scores, missions, sample scenes.
+//! - [`report`]: how a sequence is shown: every element with what it stands for.
 
-use crate::tokens::{TextTokenizer, ValueKind, Vocabulary, inspect};
+pub mod catalog;
+pub mod report;
+pub mod session;
+pub mod tokens;
+
+pub use catalog::{example_missions, reference_scores, sample_scene, summarize, worlds};
+pub use session::Session;
+pub use tokens::Tokens;
+
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -10,46 +25,14 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// A Rust value as a plain JS object (maps become objects, as JSON would have them).
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     Ok(value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
 }
 
-/// The tokenizer, as the page uses it.
-#[wasm_bindgen]
-pub struct Tokens {
-    vocabulary: Vocabulary,
-}
-
-#[wasm_bindgen]
-impl Tokens {
-    /// Loads the text tokenizer from the bytes of `tokenizer.json`.
-    #[wasm_bindgen(constructor)]
-    pub fn new(tokenizer_json: &[u8]) -> Result<Tokens, JsError> {
-        Ok(Tokens { vocabulary: Vocabulary::new(TextTokenizer::from_bytes(tokenizer_json)?) })
-    }
-
-    /// All ids: text, then the 1024 value bins.
-    #[wasm_bindgen(getter, js_name = vocabularySize)]
-    pub fn vocabulary_size(&self) -> u32 {
-        self.vocabulary.size()
-    }
-
-    pub fn text(&self, text: &str) -> Result<JsValue, JsError> {
-        to_js(&inspect::text(&self.vocabulary, text)?)
-    }
-
-    pub fn continuous(&self, values: &[f32], action: bool) -> Result<JsValue, JsError> {
-        let kind = if action { ValueKind::Action } else { ValueKind::Observation };
-        to_js(&inspect::values(&self.vocabulary, kind, values)?)
-    }
-
-    /// Decodes an uploaded image and cuts it into patches. The report carries the
-    /// 64x64 RGB input as `rgb`, so the page can draw the patch grid.
-    pub fn image(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
-        let report = inspect::image(bytes, 4)?;
-        let js = to_js(&report)?;
-        js_sys::Reflect::set(&js, &"rgb".into(), &js_sys::Uint8Array::from(&report.rgb[..]))
-            .map_err(|_| JsError::new("could not attach the image pixels"))?;
-        Ok(js)
-    }
+/// Sets `object[name] = array`: how pixels travel beside a report.
+fn attach(object: &JsValue, name: &str, array: &JsValue) -> Result<(), JsError> {
+    js_sys::Reflect::set(object, &name.into(), array)
+        .map(|_| ())
+        .map_err(|_| JsError::new(&format!("could not attach {name} to the result")))
 }

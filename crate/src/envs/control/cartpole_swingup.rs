@@ -16,7 +16,9 @@
 //! slowly the pole spins and how gently the motor pushes, each a factor near 1 when good.
 //! Episodes start with the pole hanging down and last 500 steps of 20 ms.
 
-use super::{Canvas, Falloff, Tally, colour, controls, lqr, rk4, small_control, tolerance, wrap_angle};
+use super::{
+    Canvas, Falloff, Tally, along_swing, colour, controls, impulse, lqr, rk4, small_control, tolerance, wrap_angle,
+};
 use crate::envs::{ActionSpec, Kind, World, WorldSpec};
 use crate::tokens::{Action, Observation};
 use image::RgbaImage;
@@ -49,6 +51,9 @@ const MAX_SPIN: f64 = 8.0 * PI;
 const CONTROL_DT: f64 = 0.02;
 const SUBSTEPS: usize = 4;
 const MAX_STEPS: u32 = 500;
+
+/// A full-strength push on the pole's tip changes its spin by this much (rad/s).
+const PUSH_SPIN: f64 = 4.0;
 
 /// The expert balances with LQR inside this angle from upright, and swings up outside it.
 const CATCH_ANGLE: f64 = 0.4;
@@ -202,6 +207,15 @@ impl World for CartpoleSwingup {
         };
         Action::Continuous(vec![u.clamp(-1.0, 1.0) as f32])
     }
+
+    /// A push on the pole's tip: its part along the tip's path sets the pole spinning.
+    fn push(&mut self, push: [f32; 2]) {
+        if self.done() {
+            return;
+        }
+        let spin = self.state[3] + PUSH_SPIN * along_swing(impulse(push), self.state[1]);
+        self.state[3] = spin.clamp(-MAX_SPIN, MAX_SPIN);
+    }
 }
 
 #[cfg(test)]
@@ -269,11 +283,11 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_actions_keep_the_state_bounded(
+        fn any_actions_and_pushes_keep_the_state_bounded(
             seed in any::<u64>(),
-            actions in proptest::collection::vec(shared::arbitrary_action(), 1..200),
+            steps in proptest::collection::vec(shared::arbitrary_step(), 1..200),
         ) {
-            shared::assert_stays_bounded(&mut CartpoleSwingup::new(), seed, &actions, |w| {
+            shared::assert_stays_bounded(&mut CartpoleSwingup::new(), seed, &steps, |w| {
                 let [position, angle, speed, spin] = w.state;
                 position.abs() <= TRACK_LIMIT
                     && (-PI..PI).contains(&angle)

@@ -83,6 +83,18 @@ fn tolerance(x: f64, (lower, upper): (f64, f64), margin: f64, falloff: Falloff) 
     }
 }
 
+/// A visitor's push (see [`World::push`]) as a vector in [-1, 1]²: NaN counts as no push.
+fn impulse(push: [f32; 2]) -> [f64; 2] {
+    push.map(|p| if p.is_nan() { 0.0 } else { f64::from(p.clamp(-1.0, 1.0)) })
+}
+
+/// How much of a push drives a body swinging about a pivot, for a body at `angle` from
+/// upright (`[sin, cos]` of it from the pivot): the push's component along its path, the
+/// direction in which `angle` grows.
+fn along_swing(push: [f64; 2], angle: f64) -> f64 {
+    push[0] * angle.cos() - push[1] * angle.sin()
+}
+
 /// DM Control's gentle penalty on effort: 1 with the motors idle, 0.8 at full force.
 /// It tips the balance toward calm solutions without making effort the goal.
 fn small_control(u: &[f64]) -> f64 {
@@ -192,16 +204,29 @@ mod tests {
         ]
     }
 
-    /// Plays `actions` from `seed`, checking after every step that the observation is finite
+    /// A step a visitor might take: any action, sometimes after a push of any size, NaN and
+    /// the infinities included.
+    pub fn arbitrary_step() -> impl Strategy<Value = (Action, Option<[f32; 2]>)> {
+        let component =
+            prop_oneof![4 => -1.5f32..1.5, 1 => Just(f32::NAN), 1 => Just(f32::INFINITY), 1 => any::<f32>()];
+        let push = prop_oneof![4 => Just(None), 1 => [component.clone(), component].prop_map(Some)];
+        (arbitrary_action(), push)
+    }
+
+    /// Plays `steps` from `seed`, checking after every step that the observation is finite
     /// and that `in_bounds` holds for the task's state.
     pub fn assert_stays_bounded<W: World>(
         world: &mut W,
         seed: u64,
-        actions: &[Action],
+        steps: &[(Action, Option<[f32; 2]>)],
         in_bounds: impl Fn(&W) -> bool,
     ) {
         world.reset(seed);
-        for action in actions {
+        for (action, push) in steps {
+            if let Some(push) = push {
+                world.push(*push);
+                assert!(in_bounds(world), "state left its bounds after the push {push:?}");
+            }
             let reward = world.step(action);
             assert!((0.0..=1.0).contains(&reward), "reward {reward} outside [0, 1]");
             assert!(world.observe().continuous.iter().all(|x| x.is_finite()), "{:?}", world.observe().continuous);
@@ -293,6 +318,51 @@ mod tests {
             }
             assert_ne!(first, world.render(), "{}: the picture should move", world.spec().name);
         }
+    }
+
+    #[test]
+    fn a_push_moves_the_body_and_the_expert_recovers() {
+        for mut world in all() {
+            let name = world.spec().name;
+            world.reset(6);
+            for _ in 0..300 {
+                world.step(&world.expert());
+            }
+            let settled = world.observe().continuous;
+            world.push([1.0, 0.5]);
+            assert_ne!(world.observe().continuous, settled, "{name}: the push did nothing");
+            let rewards: Vec<f32> = (0..200).map(|_| world.step(&world.expert())).collect();
+            let recovered = rewards[150..].iter().sum::<f32>() / 50.0;
+            assert!(recovered > 0.7, "{name}: reward {recovered} 150 steps after the push");
+        }
+    }
+
+    #[test]
+    fn pushes_that_are_no_numbers_or_come_after_the_end_do_nothing() {
+        for mut world in all() {
+            let name = world.spec().name;
+            world.reset(8);
+            world.step(&world.expert());
+            let before = world.observe().continuous;
+            world.push([f32::NAN, 0.0]);
+            world.push([0.0, 0.0]);
+            assert_eq!(world.observe().continuous, before, "{name}");
+            for _ in 0..world.spec().max_steps {
+                world.step(&world.expert());
+            }
+            let finished = world.observe().continuous;
+            world.push([1.0, 1.0]);
+            assert_eq!(world.observe().continuous, finished, "{name}: a finished episode was pushed");
+        }
+    }
+
+    #[test]
+    fn along_swing_is_the_push_along_the_path() {
+        // Upright, the path runs to the right; hanging down, to the left; level to the right, downward.
+        assert!((along_swing([1.0, 0.0], 0.0) - 1.0).abs() < 1e-12);
+        assert!((along_swing([1.0, 0.0], PI) + 1.0).abs() < 1e-12);
+        assert!((along_swing([0.0, -1.0], PI / 2.0) - 1.0).abs() < 1e-12);
+        assert_eq!(impulse([f32::NAN, 7.0]), [0.0, 1.0]);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! outside that cone (DM Control's pendulum, with a soft edge). Episodes start from any
 //! angle at a small random speed, and last 500 steps of 20 ms.
 
-use super::{Canvas, Falloff, Tally, colour, controls, lqr, rk4, tolerance, wrap_angle};
+use super::{Canvas, Falloff, Tally, along_swing, colour, controls, impulse, lqr, rk4, tolerance, wrap_angle};
 use crate::envs::{ActionSpec, Kind, World, WorldSpec};
 use crate::tokens::{Action, Observation};
 use image::RgbaImage;
@@ -31,6 +31,9 @@ const MAX_SPEED: f64 = 8.0 * PI;
 const CONTROL_DT: f64 = 0.02;
 const SUBSTEPS: usize = 4;
 const MAX_STEPS: u32 = 500;
+
+/// A full-strength push changes the pendulum's spin by this much (rad/s).
+const PUSH_SPIN: f64 = 4.0;
 
 /// The expert hands over from pumping to balancing inside this angle from upright.
 const CATCH_ANGLE: f64 = 0.6;
@@ -146,6 +149,16 @@ impl World for PendulumSwingup {
         };
         Action::Continuous(vec![u.clamp(-1.0, 1.0) as f32])
     }
+
+    /// A push on the bob: its part along the bob's path sets the pendulum spinning.
+    fn push(&mut self, push: [f32; 2]) {
+        if self.done() {
+            return;
+        }
+        let [angle, speed] = self.state;
+        let spin = speed + PUSH_SPIN * along_swing(impulse(push), angle);
+        self.state[1] = spin.clamp(-MAX_SPEED, MAX_SPEED);
+    }
 }
 
 #[cfg(test)]
@@ -200,11 +213,11 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_actions_keep_the_state_bounded(
+        fn any_actions_and_pushes_keep_the_state_bounded(
             seed in any::<u64>(),
-            actions in proptest::collection::vec(shared::arbitrary_action(), 1..200),
+            steps in proptest::collection::vec(shared::arbitrary_step(), 1..200),
         ) {
-            shared::assert_stays_bounded(&mut PendulumSwingup::new(), seed, &actions, |w| {
+            shared::assert_stays_bounded(&mut PendulumSwingup::new(), seed, &steps, |w| {
                 (-PI..PI).contains(&w.state[0]) && w.state[1].abs() <= MAX_SPEED
             });
         }

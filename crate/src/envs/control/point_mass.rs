@@ -11,7 +11,7 @@
 //! off smoothly outside, times a gentle penalty on effort. Episodes start with the puck at
 //! rest and the goal somewhere else on the table, and last 500 steps of 20 ms.
 
-use super::{Canvas, Falloff, Tally, colour, controls, rk4, small_control, tolerance};
+use super::{Canvas, Falloff, Tally, colour, controls, impulse, rk4, small_control, tolerance};
 use crate::envs::{ActionSpec, Kind, World, WorldSpec};
 use crate::tokens::{Action, Observation};
 use image::RgbaImage;
@@ -31,6 +31,9 @@ const GOAL_RADIUS: f64 = 0.02;
 const CONTROL_DT: f64 = 0.02;
 const SUBSTEPS: usize = 2;
 const MAX_STEPS: u32 = 500;
+
+/// A full-strength push changes the puck's velocity by this much along each axis (m/s).
+const PUSH_SPEED: f64 = 0.6;
 
 /// The expert's PD gains: with the friction, a critically damped response at 6 rad/s.
 const EXPERT_STIFFNESS: f64 = MASS * 36.0;
@@ -137,6 +140,17 @@ impl World for PointMass {
         let force = [0, 1].map(|i| EXPERT_STIFFNESS * to_goal[i] - EXPERT_DAMPING * self.state[2 + i]);
         Action::Continuous(force.iter().map(|f| (f / MAX_FORCE).clamp(-1.0, 1.0) as f32).collect())
     }
+
+    /// A push on the puck changes its velocity, up to the top speed friction allows.
+    fn push(&mut self, push: [f32; 2]) {
+        if self.done() {
+            return;
+        }
+        let terminal = MAX_FORCE / FRICTION;
+        for (axis, p) in impulse(push).into_iter().enumerate() {
+            self.state[2 + axis] = (self.state[2 + axis] + PUSH_SPEED * p).clamp(-terminal, terminal);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -183,11 +197,11 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_actions_keep_the_state_bounded(
+        fn any_actions_and_pushes_keep_the_state_bounded(
             seed in any::<u64>(),
-            actions in proptest::collection::vec(shared::arbitrary_action(), 1..200),
+            steps in proptest::collection::vec(shared::arbitrary_step(), 1..200),
         ) {
-            shared::assert_stays_bounded(&mut PointMass::new(), seed, &actions, |w| {
+            shared::assert_stays_bounded(&mut PointMass::new(), seed, &steps, |w| {
                 let terminal = MAX_FORCE / FRICTION;
                 w.state[..2].iter().all(|p| p.abs() <= LIMIT) && w.state[2..].iter().all(|v| v.abs() <= terminal)
             });

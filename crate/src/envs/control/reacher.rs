@@ -14,7 +14,7 @@
 //! smoothly outside (DM Control's reacher, with a soft edge). Episodes start from a random
 //! pose with a random target within reach, and last 500 steps of 20 ms.
 
-use super::{Canvas, Falloff, Tally, colour, controls, rk4, tolerance, wrap_angle};
+use super::{Canvas, Falloff, Tally, colour, controls, impulse, rk4, tolerance, wrap_angle};
 use crate::envs::{ActionSpec, Kind, World, WorldSpec};
 use crate::tokens::{Action, Observation};
 use image::RgbaImage;
@@ -34,6 +34,10 @@ const TARGET_RADIUS: f64 = 0.03;
 const CONTROL_DT: f64 = 0.02;
 const SUBSTEPS: usize = 4;
 const MAX_STEPS: u32 = 500;
+
+/// A full-strength push on the fingertip, straight along a joint's swing, changes that joint's
+/// speed by this much (rad/s).
+const PUSH_SPIN: f64 = 6.0;
 
 /// The expert's PD gains per unit of inertia: each joint responds like a critically damped
 /// spring with a natural frequency of 10 rad/s.
@@ -212,6 +216,21 @@ impl World for Reacher {
         ];
         Action::Continuous(torque.iter().map(|t| (t / MAX_TORQUE).clamp(-1.0, 1.0) as f32).collect())
     }
+
+    /// A push on the fingertip: each joint takes the part of it along the path the fingertip
+    /// follows when that joint alone turns (the arm's Jacobian, scaled by the longest reach).
+    fn push(&mut self, push: [f32; 2]) {
+        if self.done() {
+            return;
+        }
+        let p = impulse(push);
+        let (elbow, tip) = joints(&self.state);
+        // Turning a joint moves the tip at right angles to the line from that joint to the tip.
+        for (joint, pivot, reach) in [(0, [0.0, 0.0], 2.0 * LINK_LENGTH), (1, elbow, LINK_LENGTH)] {
+            let along = (p[1] * (tip[0] - pivot[0]) - p[0] * (tip[1] - pivot[1])) / reach;
+            self.state[2 + joint] = (self.state[2 + joint] + PUSH_SPIN * along).clamp(-MAX_SPEED, MAX_SPEED);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -274,11 +293,11 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_actions_keep_the_state_bounded(
+        fn any_actions_and_pushes_keep_the_state_bounded(
             seed in any::<u64>(),
-            actions in proptest::collection::vec(shared::arbitrary_action(), 1..200),
+            steps in proptest::collection::vec(shared::arbitrary_step(), 1..200),
         ) {
-            shared::assert_stays_bounded(&mut Reacher::new(), seed, &actions, |w| {
+            shared::assert_stays_bounded(&mut Reacher::new(), seed, &steps, |w| {
                 let [shoulder, elbow, shoulder_speed, elbow_speed] = w.state;
                 (-PI..PI).contains(&shoulder)
                     && elbow.abs() <= ELBOW_LIMIT

@@ -139,6 +139,18 @@ impl Grid {
     pub fn mission(&self) -> &Mission {
         &self.episode.mission
     }
+
+    /// Starts an episode for a mission chosen from outside (a visitor's typed instruction) in
+    /// a room furnished for it from `seed`, checked as `reset` checks the rooms it draws.
+    pub fn reset_with_mission(&mut self, mission: Mission, seed: u64) {
+        self.begin(Episode::for_mission(mission, &mut Pcg64Mcg::seed_from_u64(seed)));
+    }
+
+    fn begin(&mut self, episode: Episode) {
+        self.text = episode.mission.to_string();
+        self.episode = episode;
+        self.score = 0.0;
+    }
 }
 
 impl World for Grid {
@@ -162,9 +174,7 @@ impl World for Grid {
     }
 
     fn reset(&mut self, seed: u64) {
-        self.episode = Episode::generate(self.set, seed);
-        self.text = self.episode.mission.to_string();
-        self.score = 0.0;
+        self.begin(Episode::generate(self.set, seed));
     }
 
     fn observe(&self) -> Observation {
@@ -210,8 +220,13 @@ mod tests {
     use room::{Cell, Pos};
 
     /// Plays one episode with `policy` and returns its score.
-    fn play(world: &mut Grid, seed: u64, mut policy: impl FnMut(&Grid) -> Action) -> f32 {
+    fn play(world: &mut Grid, seed: u64, policy: impl FnMut(&Grid) -> Action) -> f32 {
         world.reset(seed);
+        play_on(world, policy)
+    }
+
+    /// Plays the episode already under way to its end and returns its score.
+    fn play_on(world: &mut Grid, mut policy: impl FnMut(&Grid) -> Action) -> f32 {
         while !world.done() {
             let action = policy(world);
             world.step(&action);
@@ -352,6 +367,28 @@ mod tests {
         let render = world.render();
         assert_eq!((render.width(), render.height()), (128, 128));
         assert!(render.pixels().any(|p| p.0 != render.get_pixel(0, 0).0));
+    }
+
+    #[test]
+    fn a_typed_mission_gets_a_room_of_its_own_that_the_expert_solves() {
+        let mut world = Grid::new(MissionSet::Train);
+        for text in [
+            "pick up the red ball",
+            "open the blue door then go to the grey key",
+            "put the green box next to the red door",
+        ] {
+            for seed in 0..20 {
+                let mission = Mission::parse(text).expect(text);
+                world.reset_with_mission(mission.clone(), seed);
+                assert_eq!(world.mission(), &mission);
+                assert_eq!(world.observe().text.as_deref(), Some(text));
+                let first = world.observe().image;
+                let score = play_on(&mut world, |w| w.expert());
+                assert!(score > 0.0, "{text} seed {seed}");
+                world.reset_with_mission(mission, seed);
+                assert_eq!(world.observe().image, first, "the same seed furnishes the same room");
+            }
+        }
     }
 
     #[test]

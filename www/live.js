@@ -1,0 +1,137 @@
+// A world played live in one panel (Play, Control, Instruct): the worker runs the loop and
+// sends one "step" event per tick; the panel keeps the latest and draws it on the next
+// animation frame, so the page stays smooth however fast the world runs.
+
+import { $, describeChoice, drawPixels, drawStrip, showError, speedLabel, speedOf } from "./view.js";
+
+const STRIP_INTERVAL_MS = 120;
+
+export const ACTORS = [
+  ["expert", "scripted expert"],
+  ["random", "random"],
+  ["model", "gatito model (not shipped yet)"],
+];
+
+export class LivePanel {
+  /// `name` is the panel's id; its elements are `${name}-canvas`, `-score`, `-step`, `-strip`,
+  /// `-error`, `-speed`, `-speed-out`, `-actor`, `-choice`, and optionally `-run`.
+  constructor(app, name) {
+    this.app = app;
+    this.name = name;
+    this.canvas = $(`${name}-canvas`);
+    this.latest = null;
+    this.dirty = false;
+    this.stripDrawn = 0;
+    this.running = false;
+    this.world = null;
+    this.seed = 0;
+    this.actor = "expert";
+    this.speed = $(`${name}-speed`);
+    this.speed.addEventListener("input", () => this.changeSpeed());
+    this.showSpeed();
+    const actor = $(`${name}-actor`);
+    if (actor) {
+      actor.replaceChildren(...ACTORS.map(([value, text]) => new Option(text, value)));
+      actor.addEventListener("change", () => this.chooseActor(actor));
+    }
+    $(`${name}-run`)?.addEventListener("click", () => this.setRunning(!this.running));
+  }
+
+  showSpeed() {
+    $(`${this.name}-speed-out`).textContent = speedLabel(speedOf(this.speed));
+  }
+
+  error(error) {
+    showError(`${this.name}-error`, error);
+  }
+
+  /// Starts a new episode: `what` is `{world}` or `{mission}`.
+  async start(what, seed = this.seed) {
+    this.error(null);
+    this.seed = seed;
+    const args = { panel: this.name, ...what, seed, actor: this.actor, speed: speedOf(this.speed), running: this.autoRun() };
+    const { info, frame, tokens } = await this.app.client.call("start", args);
+    this.info = info;
+    this.world = info.spec.name;
+    this.latest = { report: null, frame, tokens, timing: null };
+    this.running = args.running;
+    this.dirty = true;
+    this.showRunning();
+    this.app.noteTokens(this, tokens, null);
+    this.started?.(info);
+    return info;
+  }
+
+  /// Whether a new episode starts running at once (Play pauses for a person's turns).
+  autoRun() {
+    return this.app.active === this.name;
+  }
+
+  onStep(event) {
+    this.latest = event;
+    this.running = event.running;
+    this.dirty = true;
+    this.showRunning();
+    this.app.noteTokens(this, event.tokens, event.timing);
+    this.stepped?.(event);
+  }
+
+  async setRunning(running) {
+    if (!this.world) return;
+    try {
+      ({ running: this.running } = await this.app.client.call("set", { panel: this.name, running }));
+    } catch (error) {
+      this.error(error);
+    }
+    this.showRunning();
+  }
+
+  showRunning() {
+    const button = $(`${this.name}-run`);
+    if (button) button.textContent = this.running ? "Pause" : this.latest?.report?.done ? "Finished" : "Run";
+    if (button) button.disabled = Boolean(this.latest?.report?.done);
+  }
+
+  async changeSpeed() {
+    this.showSpeed();
+    if (this.world) await this.app.client.call("set", { panel: this.name, speed: speedOf(this.speed) }).catch((e) => this.error(e));
+  }
+
+  async chooseActor(select) {
+    const previous = this.actor;
+    try {
+      if (this.world || select.value === "model") await this.app.client.call("set", { panel: this.name, actor: select.value });
+      this.actor = select.value;
+      this.error(null);
+    } catch (error) {
+      select.value = previous;
+      this.error(error);
+    }
+  }
+
+  /// Draws the latest step, if it changed; called on animation frames while the panel shows.
+  draw(now) {
+    if (!this.dirty || !this.latest) return;
+    this.dirty = false;
+    const { report, frame, tokens } = this.latest;
+    drawPixels(this.canvas, frame);
+    this.overlay?.();
+    if (report) {
+      $(`${this.name}-score`).textContent = formatScore(report.score);
+      $(`${this.name}-step`).textContent = report.done ? `${report.step} (over)` : report.step;
+      $(`${this.name}-choice`).textContent = describeChoice(this.actor);
+    } else {
+      $(`${this.name}-score`).textContent = "0";
+      $(`${this.name}-step`).textContent = "0";
+    }
+    if (now - this.stripDrawn > STRIP_INTERVAL_MS || !this.running) {
+      this.stripDrawn = now;
+      drawStrip($(`${this.name}-strip`), tokens);
+    }
+    this.drawn?.(this.latest);
+  }
+}
+
+export function formatScore(score) {
+  return Number.isInteger(score) ? String(score) : score.toFixed(2);
+}

@@ -1,0 +1,194 @@
+// See & ask: an image from a file, the clipboard, a sample scene or the sketch pad, cut into
+// patches; the caption and question buttons wait for the model.
+
+import { $, census, drawPatchGrid, drawStrip, element, showError } from "../view.js";
+
+/// Files beyond this are refused before they are read: no photo needs more.
+const MAX_FILE_BYTES = 100 << 20;
+const INK = "#111111";
+const PAPER = "#ffffff";
+
+export class SeePanel {
+  constructor(app) {
+    this.app = app;
+    this.name = "see";
+    this.hasImage = false;
+    /// Each image request takes a ticket; only the latest one may show its result.
+    this.ticket = 0;
+    $("image-file").addEventListener("change", (e) => this.tokenize(e.target.files[0]));
+    const drop = $("drop");
+    drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+    drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+    drop.addEventListener("drop", (e) => {
+      e.preventDefault();
+      drop.classList.remove("over");
+      this.tokenize(e.dataTransfer.files[0]);
+    });
+    document.addEventListener("paste", (e) => {
+      const file = [...(e.clipboardData?.files ?? [])].find((f) => f.type.startsWith("image/"));
+      if (!file) return;
+      app.show("see");
+      this.tokenize(file);
+    });
+    $("sample-scene").addEventListener("click", () => this.sample());
+    $("caption").addEventListener("click", () => this.caption());
+    $("ask-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.ask($("question").value);
+    });
+    this.sketchPad();
+  }
+
+  sketchPad() {
+    const pad = $("sketch");
+    const ctx = pad.getContext("2d");
+    const clear = () => {
+      ctx.fillStyle = PAPER;
+      ctx.fillRect(0, 0, pad.width, pad.height);
+    };
+    clear();
+    let last = null;
+    const point = (e) => {
+      const box = pad.getBoundingClientRect();
+      return [((e.clientX - box.left) * pad.width) / box.width, ((e.clientY - box.top) * pad.height) / box.height];
+    };
+    pad.addEventListener("pointerdown", (e) => {
+      pad.setPointerCapture(e.pointerId);
+      last = point(e);
+      this.stroke(ctx, last, last);
+    });
+    pad.addEventListener("pointermove", (e) => {
+      if (!last) return;
+      const next = point(e);
+      this.stroke(ctx, last, next);
+      last = next;
+    });
+    const end = () => { last = null; };
+    pad.addEventListener("pointerup", end);
+    pad.addEventListener("pointercancel", end);
+    $("sketch-clear").addEventListener("click", clear);
+    $("sketch-use").addEventListener("click", async () => {
+      const blob = await new Promise((resolve) => pad.toBlob(resolve, "image/png"));
+      this.tokenize(blob, "your drawing");
+    });
+  }
+
+  stroke(ctx, from, to) {
+    ctx.strokeStyle = INK;
+    ctx.lineWidth = 22;
+    ctx.lineCap = ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(...from);
+    ctx.lineTo(...to);
+    ctx.stroke();
+  }
+
+  /// The first visit shows a sample scene, so the panel never opens empty.
+  shown() {
+    if (this.hasImage || this.ticket > 0) return;
+    this.sample();
+  }
+
+  /// Starts a new image request: clears the last message and takes a ticket.
+  begin() {
+    showError("image-error", null);
+    return ++this.ticket;
+  }
+
+  async sample() {
+    const ticket = this.begin();
+    try {
+      const scene = await this.app.client.call("sample", { seed: Math.floor(Math.random() * 1e9) });
+      if (ticket !== this.ticket) return;
+      const truth = $("sample-truth");
+      const q = scene.questions[0];
+      truth.textContent = `What the scene generator knows (the model never sees this): “${scene.caption}”` +
+        (q ? ` Ask, for example: “${q.question}” (answer: ${q.answer})` : "");
+      truth.hidden = false;
+      if (q) $("question").value = q.question;
+      await this.tokenize(new Blob([scene.png], { type: "image/png" }), "a sample scene", ticket);
+    } catch (error) {
+      if (ticket === this.ticket) showError("image-error", error);
+    }
+  }
+
+  async tokenize(file, name = file?.name, ticket = this.begin()) {
+    if (!file) return;
+    if (file.size > MAX_FILE_BYTES) {
+      return showError("image-error", `${name} is ${(file.size / 2 ** 20).toFixed(0)} MB; images up to ${MAX_FILE_BYTES >> 20} MB are accepted`);
+    }
+    const busy = $("image-busy");
+    busy.textContent = `Decoding ${name} (${(file.size / 1024).toFixed(0)} kB)…`;
+    try {
+      const bytes = await file.arrayBuffer();
+      const started = performance.now();
+      const report = await this.app.client.call("image", { bytes }, [bytes]);
+      if (ticket !== this.ticket) return;
+      const small = drawPatchGrid($("image-input"), report.rgb);
+      $("image-caption").textContent =
+        `${report.source[0]}×${report.source[1]} → ${report.input}×${report.input} → ${report.patches.length} patches of ${report.patch_size}×${report.patch_size}`;
+      $("image-figure").hidden = false;
+      this.showPatches(report, small);
+      busy.textContent = `Decoded ${name} in ${Math.round(performance.now() - started)} ms.`;
+      this.hasImage = true;
+      await this.showSentence();
+    } catch (error) {
+      if (ticket !== this.ticket) return;
+      busy.textContent = "";
+      showError("image-error", error);
+    }
+  }
+
+  showPatches(report, small) {
+    $("patches").replaceChildren(...report.patches.map((p) => {
+      const item = element("li", "patch");
+      const canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 48;
+      const ctx = canvas.getContext("2d");
+      ctx.imageSmoothingEnabled = false;
+      const size = report.patch_size;
+      ctx.drawImage(small, (p.index % report.grid[1]) * size, Math.floor(p.index / report.grid[1]) * size, size, size, 0, 0, 48, 48);
+      const text = element("span");
+      text.append(element("b", "", `#${p.index}`), ` row bin ${p.row_bin} `, element("small", "", `[${p.row.lo},${p.row.hi})`),
+        element("br"), `col bin ${p.col_bin} `, element("small", "", `[${p.col.lo},${p.col.hi})`),
+        element("br"), element("small", "", `${p.first_values.map((v) => v.toFixed(3)).join(" ")} …`));
+      item.append(canvas, text);
+      return item;
+    }));
+  }
+
+  /// The sentence the model will read: the image's patches, then the question.
+  async showSentence(question = $("question").value) {
+    const started = performance.now();
+    const tokens = await this.app.client.call("sentence", { question });
+    const ms = performance.now() - started;
+    drawStrip($("see-strip"), tokens);
+    this.app.noteTokens(this, tokens, { stepMs: ms, tokenMs: ms, elements: tokens.elements.length, label: "the image sentence" });
+    return census(tokens);
+  }
+
+  async caption() {
+    await this.answer(() => this.app.client.call("caption", {}));
+  }
+
+  async ask(question) {
+    if (this.hasImage) await this.showSentence(question).catch((e) => showError("image-error", e));
+    await this.answer(() => this.app.client.call("ask", { question }));
+  }
+
+  async answer(request) {
+    const out = $("answer");
+    out.classList.remove("notice", "error");
+    if (!this.hasImage) {
+      out.textContent = "Choose, draw or drop an image first.";
+      return;
+    }
+    out.textContent = "…";
+    try {
+      out.textContent = await request();
+    } catch (error) {
+      out.textContent = error.message;
+      out.classList.add(error.code === "no_model" ? "notice" : "error");
+    }
+  }
+}
