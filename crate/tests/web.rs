@@ -69,7 +69,9 @@ fn a_session_steps_with_each_actor_and_shows_the_timestep_as_tokens() {
     let text_ids = tokens.vocabulary_size() - 1024;
     let mut session = Session::new("pendulum_swingup", 0).unwrap();
     let before = json(session.tokens(&tokens).unwrap());
-    assert_eq!(before["elements"].as_array().unwrap().len(), 3, "three state values, no action yet");
+    let elements = before["elements"].as_array().unwrap();
+    assert_eq!(elements.len(), 4, "three state values and the separator, no action yet");
+    assert_eq!(elements[3]["modality"], "separator");
 
     let expert = json(session.step(actor(r#"{"actor": "expert"}"#)).unwrap());
     assert_eq!((expert["step"].as_u64(), expert["action"]["choice"].as_str()), (Some(1), Some("one_hot")));
@@ -252,5 +254,35 @@ async fn webgpu_runs_a_compute_shader() {
         .collect();
     for (x, y) in input.iter().zip(&output) {
         assert_eq!(*y, x * x + 1.0);
+    }
+}
+
+/// Every world runs in the browser: the expert plays, the world renders and observes, and
+/// the same seed replays the same episode.
+#[wasm_bindgen_test]
+fn every_world_steps_in_the_browser() {
+    use gatito::envs::{self, World};
+    let play = |world: &mut dyn World| {
+        world.reset(7);
+        for _ in 0..60 {
+            if world.done() {
+                break;
+            }
+            let action = world.expert();
+            world.step(&action);
+        }
+        (world.score(), world.render())
+    };
+    let worlds = envs::all();
+    assert!(worlds.len() >= 12, "six games, four control tasks and two grid worlds");
+    for mut world in worlds {
+        let name = world.spec().name;
+        let (score, frame) = play(world.as_mut());
+        assert!(score.is_finite(), "{name}");
+        let first = frame.get_pixel(0, 0);
+        assert!(frame.pixels().any(|p| p != first), "{name} renders a blank frame");
+        let observation = world.observe();
+        assert!(observation.image.is_some() || !observation.continuous.is_empty(), "{name} observes nothing");
+        assert_eq!(play(world.as_mut()).0, score, "{name} must replay exactly from its seed");
     }
 }
