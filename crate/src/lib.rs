@@ -8,6 +8,8 @@
 pub mod agent;
 pub mod data;
 pub mod envs;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod eval;
 pub mod model;
 pub mod tokens;
 

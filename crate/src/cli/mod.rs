@@ -2,6 +2,7 @@
 
 mod bench;
 mod data;
+mod eval;
 mod model;
 mod tokens;
 mod worlds;
@@ -41,6 +42,8 @@ enum Command {
     Caption(model::DescribeArgs),
     /// Ask the model a question about an image.
     Ask(model::AskArgs),
+    /// Score the model on held-out episodes, missions and test splits, beside the expert and random play.
+    Eval(eval::EvalArgs),
     /// Time the model on this machine's CPU: prefill, decode, agent steps, captions.
     Bench(bench::BenchArgs),
     /// Check that the model reproduces its golden logits (exported by the training recipe).
@@ -65,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::Corpus(args) => data::corpus(args),
         Command::Caption(args) => model::caption(args, &cli.model),
         Command::Ask(args) => model::ask(args, &cli.model),
+        Command::Eval(args) => eval::eval(args, &cli.model),
         Command::Bench(args) => bench::bench(args, &cli.model),
         Command::Verify(args) => model::verify(args, &cli.model),
     };

@@ -1,0 +1,148 @@
+//! Evaluation: the model on held-out seeds, held-out missions and test splits, beside the
+//! expert and random play. Evaluation seeds count up from 0; training seeds always have
+//! the top bit set (`data::seeds`), so no evaluated episode or scene was trained on.
+
+use crate::agent::Agent;
+use crate::data::episodes::{Episode, Noise, Window};
+use crate::data::seeds;
+use crate::envs::captions::digits::{Dataset, Ink, Prompt, Split};
+use crate::envs::captions::{Sample, scenes};
+use crate::envs::rollout::{self, Actor, ActorError, Evaluation, Expert, Random};
+use crate::envs::{self, Kind, World};
+use crate::tokens::Action;
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+
+/// One world's scores: mean episode score of each policy on the same seeds.
+#[derive(Debug, serde::Serialize)]
+pub struct WorldReport {
+    pub world: &'static str,
+    pub kind: Kind,
+    pub expert: Evaluation,
+    pub random: Evaluation,
+    pub model: Evaluation,
+    pub prompted: Evaluation,
+    /// (model − random) / (expert − random), unprompted and prompted.
+    pub normalized: f32,
+    pub normalized_prompted: f32,
+    /// For grid missions: the share of episodes that ended in success.
+    pub success: Option<f32>,
+    pub success_prompted: Option<f32>,
+}
+
+/// Exact-match accuracy of generated text.
+#[derive(Debug, serde::Serialize)]
+pub struct TextReport {
+    pub task: &'static str,
+    pub accuracy: f32,
+    pub samples: usize,
+}
+
+/// Where the demonstration prompts come from: training-range seeds of a stream of their own.
+const PROMPT_STREAM: u64 = 0x7072_6f6d_7074;
+
+/// The agent after a demonstration of the same task: Gato's prompting.
+struct Prompted<'a> {
+    agent: &'a mut Agent,
+    demonstrator: Box<dyn World>,
+}
+
+impl Actor for Prompted<'_> {
+    fn begin(&mut self, _: &dyn World, seed: u64) -> Result<(), ActorError> {
+        let demonstration = seeds::sequence_seed(PROMPT_STREAM, seed);
+        let mut rng = Pcg64Mcg::seed_from_u64(demonstration);
+        let budget = self.agent.model().config.context / 2;
+        let world = self.demonstrator.as_mut();
+        let vocabulary = self.agent.vocabulary();
+        let episode = Episode::play(world, vocabulary, demonstration, &Noise::NONE, &mut rng)?;
+        let prompt = episode.window(world, vocabulary, budget, Window::End, &mut rng)?;
+        Ok(self.agent.begin_episode(Some(&prompt))?)
+    }
+
+    fn act(&mut self, world: &dyn World) -> Result<Action, ActorError> {
+        Actor::act(self.agent, world)
+    }
+}
+
+fn normalized(model: &Evaluation, expert: &Evaluation, random: &Evaluation) -> f32 {
+    (model.mean - random.mean) / (expert.mean - random.mean).max(1e-6)
+}
+
+fn success(e: &Evaluation) -> f32 {
+    e.scores.iter().filter(|&&s| s > 0.0).count() as f32 / e.scores.len().max(1) as f32
+}
+
+/// Plays `episodes` held-out episodes of one world with every policy.
+pub fn world(agent: &mut Agent, name: &str, episodes: u32) -> Result<WorldReport, ActorError> {
+    let mut world = envs::make(name).ok_or_else(|| format!("unknown world '{name}'"))?;
+    let spec = world.spec();
+    let expert = rollout::evaluate(world.as_mut(), &mut Expert, episodes, 0)?;
+    let random = rollout::evaluate(world.as_mut(), &mut Random::new(), episodes, 0)?;
+    let model = rollout::evaluate(world.as_mut(), agent, episodes, 0)?;
+    let demonstrator = envs::make(name).ok_or("the world vanished")?;
+    let prompted = rollout::evaluate(world.as_mut(), &mut Prompted { agent, demonstrator }, episodes, 0)?;
+    let grid = spec.kind == Kind::Grid;
+    Ok(WorldReport {
+        world: spec.name,
+        kind: spec.kind,
+        normalized: normalized(&model, &expert, &random),
+        normalized_prompted: normalized(&prompted, &expert, &random),
+        success: grid.then(|| success(&model)),
+        success_prompted: grid.then(|| success(&prompted)),
+        expert,
+        random,
+        model,
+        prompted,
+    })
+}
+
+/// The share of samples whose generated text is exactly the target.
+fn accuracy(
+    agent: &mut Agent,
+    task: &'static str,
+    samples: impl Iterator<Item = Sample>,
+) -> Result<TextReport, ActorError> {
+    let (mut right, mut total) = (0, 0);
+    for sample in samples {
+        let said = agent.describe(&sample.image, sample.context.as_deref(), |_| {})?;
+        right += usize::from(said.trim() == sample.target.trim());
+        total += 1;
+    }
+    Ok(TextReport { task, accuracy: right as f32 / total.max(1) as f32, samples: total })
+}
+
+/// Scene captions, scene questions, MNIST and Fashion-MNIST test items.
+pub fn text(
+    agent: &mut Agent,
+    samples: usize,
+    mnist: &std::path::Path,
+    fashion: &std::path::Path,
+) -> Result<Vec<TextReport>, ActorError> {
+    let captions = (0..samples as u64).map(|seed| {
+        let scene = scenes::Scene::generate(seed);
+        Sample::caption(scene.image(), scene.caption())
+    });
+    let questions = (0..samples as u64).filter_map(|seed| {
+        let scene = scenes::Scene::generate(seed);
+        let questions = scene.questions();
+        let q = questions.get(seed as usize % questions.len().max(1))?;
+        Some(Sample::question(scene.image(), q.text.clone(), q.answer.clone()))
+    });
+    let mnist = Dataset::mnist(mnist, Split::Test)?;
+    let fashion = Dataset::fashion_mnist(fashion, Split::Test)?;
+    let test_items = |set: &Dataset| {
+        // Evenly spread over the split, so every class is represented.
+        let step = (set.len() / samples.max(1)).max(1);
+        (0..set.len())
+            .step_by(step)
+            .take(samples)
+            .filter_map(|i| set.sample(i, Prompt::Question, Ink::DarkOnLight))
+            .collect::<Vec<_>>()
+    };
+    Ok(vec![
+        accuracy(agent, "scene captions", captions)?,
+        accuracy(agent, "scene questions", questions)?,
+        accuracy(agent, "mnist test digits", test_items(&mnist).into_iter())?,
+        accuracy(agent, "fashion-mnist test items", test_items(&fashion).into_iter())?,
+    ])
+}
