@@ -86,6 +86,15 @@ def test_a_tiny_model_learns_and_resumes(tmp_path, tokenizer_path):
     assert len((tmp_path / "log.csv").read_text().splitlines()) == 71
 
 
+def test_bf16_autocast_trains_too(tmp_path, tokenizer_path):
+    """The bf16 path that CPUs with AMX take must learn as well (slowly here, so briefly)."""
+    torch.manual_seed(0)
+    cfg = tiny_config(tokenizer_path)
+    batch = fixed_batch(cfg)
+    history = train(Gatito(cfg), iter(lambda: batch, None), 30, tmp_path, lr=3e-3, warmup=5, quiet=True, bf16=True)
+    assert history[-1][1] < history[0][1] * 0.8
+
+
 def test_checkpoints_are_written_atomically(tmp_path, tokenizer_path):
     cfg = tiny_config(tokenizer_path)
     model = Gatito(cfg)

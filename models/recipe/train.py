@@ -4,8 +4,9 @@ Usage:
   python3 models/recipe/train.py --preset s --steps 12000 --out runs/s       # starts, or resumes from runs/s/last.pt
   python3 models/recipe/export.py runs/s/last.pt --out models/gatito-s      # then ship it
 
-bf16 autocast on the CPU (AMX), AdamW with linear warmup and a cosine schedule, gradient
-clipping. Loss falls on text targets and actions only (the stream's loss mask). Checkpoints
+bf16 autocast where the CPU has native bf16 matrix units (AMX or AVX512-BF16; elsewhere bf16
+matmuls are emulated and about 25x slower than f32, so training stays in f32), AdamW with
+linear warmup and a cosine schedule, gradient clipping. Loss falls on text targets and actions only (the stream's loss mask). Checkpoints
 are written atomically every --checkpoint-every steps; a run continues from its last one.
 """
 
@@ -29,6 +30,15 @@ PRESETS = {
     # The shipped model: about 5.8M parameters, 11.6 MB in float16.
     "s": dict(d_model=256, layers=6, heads=8, d_ff=1024, context=256, patch_channels=32, patch_groups=8),
 }
+
+
+def fast_bf16():
+    """Whether this CPU multiplies bf16 natively (Linux's cpuinfo flags)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def learning_rate(step, base, warmup, total):
@@ -63,8 +73,9 @@ def save_checkpoint(path, model, optimizer, step):
 
 
 def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_every=500, task_names=(),
-          start=0, optimizer=None, quiet=False):
+          start=0, optimizer=None, quiet=False, bf16=None):
     """Runs steps start..steps; returns the list of (step, loss). Logs to out/log.csv."""
+    bf16 = fast_bf16() if bf16 is None else bf16
     out.mkdir(parents=True, exist_ok=True)
     optimizer = optimizer or make_optimizer(model, lr)
     log_path = out / "log.csv"
@@ -81,7 +92,7 @@ def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_
         tick = time.perf_counter()
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, lr, warmup, steps)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             logits = model(*batch.inputs())
         losses, counts = sequence_losses(logits, batch)
         loss = (losses * counts).sum() / counts.sum().clamp(min=1)
@@ -135,7 +146,9 @@ def main():
         optimizer.load_state_dict(state["optimizer"])
         start = state["step"]
         print(f"resuming {checkpoint} at step {start}")
-    print(f"{sum(p.numel() for p in model.parameters()):,} parameters; context {cfg.context}; batch {args.batch}")
+    precision = "bf16 autocast" if fast_bf16() else "f32 (no native bf16 on this CPU)"
+    print(f"{sum(p.numel() for p in model.parameters()):,} parameters; context {cfg.context}; batch {args.batch}; "
+          f"{precision}")
     # A resumed run draws fresh sequences: the stream seed moves with the step.
     stream = Stream(context=cfg.context, seed=args.seed * 1_000_003 + start, batch_size=args.batch,
                     binary=args.bin, model=args.model_dir)
