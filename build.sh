@@ -56,10 +56,10 @@ setup_python() {
 }
 
 setup_node() {
-    # npm ci only when the lock changed since the last install.
-    if ! cmp -s www/package-lock.json www/node_modules/.package-lock.json; then
+    # npm ci only when the lock changed since the last install (a copy of it marks the install).
+    if ! cmp -s www/package-lock.json www/node_modules/.installed-lock.json; then
         step "installing node packages"
-        (cd www && npm ci --no-audit --no-fund)
+        (cd www && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.installed-lock.json)
     fi
 }
 
