@@ -112,7 +112,9 @@ run_tests() {
 
     step "training recipe tests"
     # The debug binary that cargo test just built is fast enough for a few batches.
-    (cd models/recipe && GATITO_BIN="$PWD/../../target/debug/gatito" python3 -m pytest -q)
+    local target
+    target=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)
+    (cd models/recipe && GATITO_BIN="$target/debug/gatito" python3 -m pytest -q)
 
     step "wasm tests in headless Chromium"
     wasm-pack test --headless --chrome crate
