@@ -93,15 +93,22 @@ fn describe(args: DescribeArgs, question: Option<&str>, dir: &Path) -> Result<()
     let bytes = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
     let picture = image::to_model_input(&image::decode(&bytes)?);
     let mut agent = agent(dir, &args.sampling)?;
-    let mut shown = 0;
+    // Byte-level BPE can end a token mid-character, which decodes as U+FFFD until the next
+    // token completes it: hold such a tail back, so what is on screen is never rewritten.
+    let mut shown = String::new();
     let text = agent.describe(&picture, question, |so_far| {
-        if !args.json {
-            print!("{}", &so_far[shown.min(so_far.len())..]);
+        let settled = so_far.trim_end_matches('\u{FFFD}');
+        if let Some(new) = settled.strip_prefix(shown.as_str()).filter(|_| !args.json) {
+            print!("{new}");
             let _ = std::io::stdout().flush();
-            shown = so_far.len();
+            shown = settled.to_string();
         }
     })?;
-    if args.json { print(&Answer { text }, true, |_| {}) } else { Ok(println!()) }
+    if args.json {
+        return print(&Answer { text }, true, |_| {});
+    }
+    println!("{}", text.strip_prefix(shown.as_str()).unwrap_or_default());
+    Ok(())
 }
 
 #[derive(clap::Args)]

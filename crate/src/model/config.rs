@@ -63,10 +63,10 @@ impl Config {
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("config.json: {name} must be positive"));
         }
-        if self.d_model % self.heads != 0 {
+        if !self.d_model.is_multiple_of(self.heads) {
             return Err(format!("config.json: d_model {} is not divisible by heads {}", self.d_model, self.heads));
         }
-        if self.patch_channels % self.patch_groups != 0 {
+        if !self.patch_channels.is_multiple_of(self.patch_groups) {
             return Err(format!(
                 "config.json: patch_channels {} is not divisible by patch_groups {}",
                 self.patch_channels, self.patch_groups

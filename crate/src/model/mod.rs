@@ -340,10 +340,9 @@ mod tests {
         let seq = frames(&vocabulary, 2);
         let whole = rows(&model.forward(&seq, &mut model.new_cache()).unwrap()).unwrap();
         let mut cache = model.new_cache();
-        for i in 0..seq.len() {
-            let step = seq.slice_elements(i, i + 1);
-            let logits = model.forward_last(&step, &mut cache).unwrap();
-            assert!(max_diff(&logits, &whole[i]) < 1e-4, "element {i}");
+        for (i, expected) in whole.iter().enumerate() {
+            let logits = model.forward_last(&seq.slice_elements(i, i + 1), &mut cache).unwrap();
+            assert!(max_diff(&logits, expected) < 1e-4, "element {i}");
         }
         assert_eq!(cache.len(), seq.len());
     }
