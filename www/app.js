@@ -10,6 +10,7 @@ import { TokensPanel } from "./panels/tokens.js";
 import { $ } from "./view.js";
 
 const MODEL = "models/gatito-s/";
+const capitalize = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 const TABS = ["play", "control", "instruct", "see", "tokens"];
 const LIVE = ["play", "control", "instruct"];
 
@@ -60,12 +61,22 @@ class App {
       return;
     }
     this.vocabularyReady = loaded.tokens.ok;
-    const weights = loaded.weights.shipped ? "" : " The trained model isn't shipped yet.";
+    this.modelReady = loaded.weights.ok;
+    const { weights } = loaded;
+    const model = weights.ok
+      ? ` The model (${(weights.parameters / 1e6).toFixed(1)}M weights) is verified and plays.`
+      : ` ${capitalize(weights.reason)}.`;
+    $("model-notice").textContent = weights.ok
+      ? "The agent is a small transformer distilled from scripted experts (programs that read the game's true state); " +
+        "it sees only pixels, numbers and text. Switch any world to the expert or to random play to compare."
+      : `${capitalize(weights.reason)}. The worlds are played by their scripted experts or at random; captions and answers are off.`;
+    $("model-notice").classList.toggle("error", weights.shipped && !weights.ok);
     if (loaded.tokens.ok) {
-      this.status(`Ready: the tokenizer is verified (${loaded.tokens.vocabularySize} token ids: text, then 1024 value bins).${weights}`);
+      this.status(`Ready: the tokenizer is verified (${loaded.tokens.vocabularySize} token ids: text, then 1024 value bins).${model}`, weights.shipped && !weights.ok);
     } else {
-      this.status(`Ready, but ${loaded.tokens.error}. The worlds still run; token views are off.${weights}`, true);
+      this.status(`Ready, but ${loaded.tokens.error}. The worlds still run; token views are off.${model}`, true);
     }
+    for (const name of LIVE) this.panels[name].preferModel(weights.ok);
     const worlds = await this.client.call("worlds");
     await Promise.all([
       this.panels.play.startWorld(this.panels.play.world ?? this.panels.play.offer(worlds), this.panels.play.seed),
@@ -186,7 +197,7 @@ class App {
 
   backendSummary() {
     return this.backend.active === "webgpu"
-      ? `WebGPU device ready (${this.backend.adapter}); computing on the CPU until the WebGPU engine lands`
+      ? `WebGPU device ready (${this.backend.adapter}); the model still computes on the CPU (wasm)`
       : "CPU (wasm)";
   }
 

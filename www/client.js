@@ -27,6 +27,7 @@ export class WorkerClient {
     if (data.event !== undefined) return this.onEvent(data);
     const request = this.pending.get(data.id);
     if (!request) return;
+    if (data.partial !== undefined) return request.onPartial?.(data.partial);
     this.pending.delete(data.id);
     if (data.error === undefined) return request.resolve(data.result);
     const error = new Error(data.error.message);
@@ -34,10 +35,11 @@ export class WorkerClient {
     request.reject(error);
   }
 
-  call(op, args = {}, transfer = []) {
+  /// `onPartial(partial)` sees what the worker streams before the result (a caption's text so far).
+  call(op, args = {}, { transfer = [], onPartial = null } = {}) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, onPartial });
       this.worker.postMessage({ id, op, args }, transfer);
     });
   }

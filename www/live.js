@@ -9,7 +9,7 @@ const STRIP_INTERVAL_MS = 120;
 export const ACTORS = [
   ["expert", "scripted expert"],
   ["random", "random"],
-  ["model", "gatito model (not shipped yet)"],
+  ["model", "gatito model"],
 ];
 
 export class LivePanel {
@@ -26,14 +26,12 @@ export class LivePanel {
     this.world = null;
     this.seed = 0;
     this.actor = "expert";
+    this.actorSelect = $(`${name}-actor`);
     this.speed = $(`${name}-speed`);
     this.speed.addEventListener("input", () => this.changeSpeed());
     this.showSpeed();
-    const actor = $(`${name}-actor`);
-    if (actor) {
-      actor.replaceChildren(...ACTORS.map(([value, text]) => new Option(text, value)));
-      actor.addEventListener("change", () => this.chooseActor(actor));
-    }
+    this.actorSelect?.replaceChildren(...ACTORS.map(([value, text]) => new Option(text, value)));
+    this.actorSelect?.addEventListener("change", () => this.chooseActor(this.actorSelect));
     $(`${name}-run`)?.addEventListener("click", () => this.setRunning(!this.running));
   }
 
@@ -43,6 +41,13 @@ export class LivePanel {
 
   error(error) {
     showError(`${this.name}-error`, error);
+  }
+
+  /// The model plays when it loaded, the expert otherwise; a visitor's own choice stays.
+  preferModel(loaded) {
+    if (this.chosenByVisitor) return;
+    this.actor = loaded ? "model" : "expert";
+    if (this.actorSelect) this.actorSelect.value = this.actor;
   }
 
   /// Starts a new episode: `what` is `{world}` or `{mission}`.
@@ -102,6 +107,7 @@ export class LivePanel {
     try {
       if (this.world || select.value === "model") await this.app.client.call("set", { panel: this.name, actor: select.value });
       this.actor = select.value;
+      this.chosenByVisitor = true;
       this.error(null);
     } catch (error) {
       select.value = previous;

@@ -94,6 +94,7 @@ export function census(sequence) {
 // --- How the agent chose -------------------------------------------------------------------------------
 
 const CHOICE = {
+  model: "The model's distribution: it decoded this action from the tokens below, greedily.",
   expert: "One-hot: the scripted expert puts all its probability on one action.",
   random: "Uniform: random play gives every action the same chance.",
   you: "One-hot: you chose this action.",

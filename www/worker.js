@@ -1,10 +1,12 @@
 // The model side of the page: a module Web Worker that owns the wasm module, so the page never freezes.
 //
 // Page -> worker: { id, op, args }. Worker -> page: { id, result } or { id, error: { message, code } },
-// and, unasked, { event, ... }. Codes: "no_model" (needs the trained model, not shipped yet),
-// "no_tokens" (the tokenizer failed to load), "crashed" (the wasm module trapped), "bad_input".
+// before those, for streaming calls, { id, partial }; and, unasked, { event, ... }. Codes: "no_model"
+// (the model is missing or failed to load), "no_tokens" (the tokenizer failed to load), "crashed"
+// (the wasm module trapped), "bad_input".
 //
-//   load       { model: "models/gatito-s/" }   -> { tokens: {ok, vocabularySize | error}, weights: {shipped, reason} }
+//   load       { model: "models/gatito-s/" }   -> { tokens: {ok, vocabularySize | error},
+//                                                   weights: {shipped, ok, parameters?, reason?} }
 //   backend    { want: "webgpu" | "cpu" }      -> { want, active, reason, adapter? }
 //   worlds     {}                              -> WorldSpec[] (name, kind, action, description, max_steps)
 //   references { world }                       -> { expert: {mean, std}, random: {mean, std}, episodes, seed }
@@ -17,7 +19,7 @@
 //   sample     { seed }                        -> { png, caption, questions }
 //   missions   { count, seed }                 -> [{ text, held_out }] example missions (start takes typed ones)
 //   text       { text } / values { values, action }  -> tokens of text or values
-//   caption    {} / ask { question }           -> error "no_model" until the model ships
+//   caption    {} / ask { question }           -> { text }, after partials { text } as each token comes
 //   test:crash, test:lose-device               diagnostics: throw in the worker's global scope; destroy the GPU device
 //
 // Events: { event: "progress", file, loaded, total }   model files downloading
@@ -25,14 +27,13 @@
 //         { event: "step-error", panel, message }   a panel's loop stopped on an error
 //         { event: "backend", ... }    the backend changed on its own (a lost device)
 //         { event: "fatal", message }  the wasm module trapped; the page restarts this worker
-// Actors: "expert", "random", "you" (the person's held or pressed action), and "model" (no_model for now).
-// When the model ships, "model" steps choose actions from Session.tokens, and caption/ask stream
-// { event: "caption", id, text, done } before their reply.
-import init, { Tokens, Session, worlds, referenceScores, summarize, exampleMissions, sampleScene } from "./pkg/gatito.js";
+// Actors: "model" (the trained transformer, decoding from the episode's tokens), "expert",
+// "random", and "you" (the person's held or pressed action).
+import init, { Tokens, Model, Session, worlds, referenceScores, summarize, exampleMissions, sampleScene } from "./pkg/gatito.js";
 
 const NO_MODEL =
-  "The trained model isn't shipped yet: models/gatito-s holds only the tokenizer. " +
-  "Until it lands, the worlds are played by their scripted experts or at random.";
+  "This build ships no trained model (models/gatito-s holds no model.safetensors); " +
+  "the worlds are played by their scripted experts or at random.";
 const REFERENCE_EPISODES = 5;
 const REFERENCE_SEED = 1000;
 const TICK_MS = 16;
@@ -49,6 +50,8 @@ class OpError extends Error {
 const state = {
   tokens: null,
   tokensError: "the tokenizer is not loaded yet",
+  model: null,
+  modelError: "the model is not loaded yet",
   lastImage: null,
   device: null,
   references: new Map(),
@@ -127,21 +130,50 @@ async function load({ model }) {
     problem = `${model}manifest.json could not be read (${error.message}); build the page with ./build.sh`;
   }
   const files = manifest?.files ?? {};
+  let tokenizer = null;
   try {
     if (problem) throw new OpError("missing", problem);
     if (!files["tokenizer.json"]) throw new OpError("missing", "the manifest lists no tokenizer.json");
+    tokenizer = await fetchVerified(base, "tokenizer.json", files["tokenizer.json"]);
     state.tokens?.free();
-    state.tokens = new Tokens(await fetchVerified(base, "tokenizer.json", files["tokenizer.json"]));
+    state.tokens = new Tokens(tokenizer);
     state.tokensError = null;
   } catch (error) {
     state.tokens = null;
     state.tokensError = `the tokenizer is unavailable: ${error.message}`;
   }
   const shipped = Boolean(files["model.safetensors"] && files["config.json"]);
+  await loadModel(base, files, shipped, tokenizer);
   return {
     tokens: state.tokens ? { ok: true, vocabularySize: state.tokens.vocabularySize } : { ok: false, error: state.tokensError },
-    weights: { shipped, reason: shipped ? "the engine that runs them has not landed yet" : NO_MODEL },
+    weights: state.model
+      ? { shipped, ok: true, parameters: state.model.info().parameters }
+      : { shipped, ok: false, reason: state.modelError },
   };
+}
+
+/// The weights, checked like every file, then parsed; any failure leaves the page running without them.
+async function loadModel(base, files, shipped, tokenizer) {
+  state.model?.free();
+  state.model = null;
+  if (!shipped) {
+    state.modelError = NO_MODEL;
+    return;
+  }
+  try {
+    if (!tokenizer) throw new OpError("no_model", state.tokensError);
+    const config = await fetchVerified(base, "config.json", files["config.json"]);
+    const weights = await fetchVerified(base, "model.safetensors", files["model.safetensors"]);
+    state.model = new Model(config, weights, tokenizer);
+    state.modelError = null;
+  } catch (error) {
+    state.modelError = `the model could not be loaded: ${error.message}`;
+  }
+}
+
+function model() {
+  if (!state.model) throw new OpError("no_model", state.modelError);
+  return state.model;
 }
 
 function tokens() {
@@ -188,8 +220,8 @@ function panel(name) {
 }
 
 function checkActor(actor) {
-  if (actor === "model") throw new OpError("no_model", NO_MODEL);
-  if (!["expert", "random", "you"].includes(actor)) throw new OpError("bad_input", `unknown actor ${actor}`);
+  if (actor === "model") model();
+  else if (!["expert", "random", "you"].includes(actor)) throw new OpError("bad_input", `unknown actor ${actor}`);
 }
 
 /// The step argument for the panel's actor (`held` is what a person's keys choose, the no-op
@@ -213,7 +245,12 @@ function snapshot(p) {
 
 function publish(name, p, report, rewards, stepMs) {
   const { frame, sequence, tokenMs } = snapshot(p);
-  const timing = { stepMs: stepMs / Math.max(rewards.length, 1), tokenMs, elements: sequence?.elements.length ?? 0 };
+  const timing = {
+    stepMs: stepMs / Math.max(rewards.length, 1),
+    tokenMs,
+    elements: sequence?.elements.length ?? 0,
+    model: p.actor === "model",
+  };
   const transfer = [frame.rgba.buffer, ...(sequence?.rgb ? [sequence.rgb.buffer] : [])];
   self.postMessage({ event: "step", panel: name, report, rewards, frame, tokens: sequence, timing, running: p.running }, transfer);
 }
@@ -226,7 +263,7 @@ function advance(name, p, until) {
     const actor = actorArgument(p);
     if (!actor) break;
     const start = performance.now();
-    report = p.session.step(actor);
+    report = p.actor === "model" ? p.session.stepModel(model()) : p.session.step(actor);
     stepMs += performance.now() - start;
     rewards.push(report.reward);
     p.due -= 1;
@@ -330,8 +367,12 @@ function sentence({ question = "" }) {
   return tokens().sentence(state.lastImage, question);
 }
 
-function noModel() {
-  throw new OpError("no_model", `${NO_MODEL} Captions and answers will stream here once it does.`);
+/// Captions the last image, or answers `question` about it, streaming the text as it grows.
+function describe(id, question) {
+  if (!state.lastImage) throw new OpError("bad_input", "choose, draw or drop an image first");
+  if (question !== null && !question.trim()) throw new OpError("bad_input", "type a question first");
+  const text = model().describe(state.lastImage, question, (soFar) => self.postMessage({ id, partial: { text: soFar } }));
+  return { text };
 }
 
 // --- The protocol ----------------------------------------------------------------------------------
@@ -351,8 +392,8 @@ const ops = {
   missions: ({ count, seed }) => exampleMissions(count, seed),
   text: ({ text }) => tokens().text(text),
   values: ({ values, action }) => tokens().continuous(Float32Array.from(values), action),
-  caption: noModel,
-  ask: noModel,
+  caption: (_, id) => describe(id, null),
+  ask: ({ question = "" }, id) => describe(id, question),
   "test:crash": () => {
     setTimeout(() => {
       throw new Error("a crash asked for from the diagnostics");
@@ -379,7 +420,7 @@ function transfers(result) {
 self.onmessage = async ({ data: { id, op, args } }) => {
   try {
     if (!Object.hasOwn(ops, op)) throw new OpError("bad_input", `unknown operation ${op}`);
-    const result = await ops[op](args ?? {});
+    const result = await ops[op](args ?? {}, id);
     self.postMessage({ id, result }, transfers(result));
   } catch (error) {
     report(error);

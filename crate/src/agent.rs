@@ -22,6 +22,7 @@ use image::RgbImage;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use std::ops::Range;
+use std::sync::Arc;
 use thiserror::Error;
 
 /// The longest caption or answer, in tokens.
@@ -47,8 +48,9 @@ pub struct Decision {
     pub distributions: Vec<Vec<f32>>,
 }
 
+/// One agent per episode being played; agents share the model's weights.
 pub struct Agent {
-    model: Gatito,
+    model: Arc<Gatito>,
     vocabulary: Vocabulary,
     episode: Cache,
     /// The last action token, fed with the next observation.
@@ -58,12 +60,12 @@ pub struct Agent {
 }
 
 impl Agent {
-    pub fn new(model: Gatito, vocabulary: Vocabulary, sampling: Sampling, seed: u64) -> Self {
+    pub fn new(model: Arc<Gatito>, vocabulary: Vocabulary, sampling: Sampling, seed: u64) -> Self {
         let episode = model.new_cache();
         Agent { model, vocabulary, episode, pending: None, sampling, rng: Pcg64Mcg::seed_from_u64(seed) }
     }
 
-    pub fn model(&self) -> &Gatito {
+    pub fn model(&self) -> &Arc<Gatito> {
         &self.model
     }
 
@@ -127,7 +129,9 @@ impl Agent {
     }
 
     /// Captions an image, or answers a question about it. `on_text` sees the text so far
-    /// after each token, so the page can stream it.
+    /// after each token, so the page can stream it. Byte-level BPE can end a token
+    /// mid-character, which decodes as U+FFFD until the next token completes it: such a tail
+    /// is held back, so what `on_text` shows is never rewritten.
     pub fn describe(
         &mut self,
         image: &RgbImage,
@@ -155,12 +159,12 @@ impl Agent {
             }
             ids.push(id as u32);
             said = text.decode(&ids).map_err(TokenError::from)?;
-            on_text(&said);
+            on_text(said.trim_end_matches('\u{FFFD}'));
             let element = Element {
                 modality: Modality::Text,
                 id: id as u32,
                 local_position: (position as u32).min(ACTION_POSITION - 1),
-                loss: false,
+                target: None,
             };
             logits = self.model.forward_last(&Sequence::from_parts(vec![element], vec![]), &mut cache)?;
         }
@@ -180,7 +184,7 @@ impl Actor for Agent {
 }
 
 fn action_element(id: u32) -> Element {
-    Element { modality: Modality::Action, id, local_position: ACTION_POSITION, loss: false }
+    Element { modality: Modality::Action, id, local_position: ACTION_POSITION, target: None }
 }
 
 // These read the tiny model from disk, which the browser cannot.
@@ -193,7 +197,7 @@ mod tests {
     fn agent() -> Agent {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny");
         let (model, vocabulary) = ModelFiles::read(std::path::Path::new(dir)).unwrap().load(&Device::Cpu).unwrap();
-        Agent::new(model, vocabulary, Sampling::Greedy, 0)
+        Agent::new(Arc::new(model), vocabulary, Sampling::Greedy, 0)
     }
 
     fn frame(shade: u8) -> Observation {
@@ -246,7 +250,10 @@ mod tests {
         let mut streamed = vec![];
         let text = agent.describe(&image, Some("what colour is it?"), |t| streamed.push(t.to_string())).unwrap();
         assert!(streamed.len() <= MAX_TEXT_TOKENS);
-        assert_eq!(streamed.last().map(String::as_str).unwrap_or(""), text);
+        assert_eq!(streamed.last().map(String::as_str).unwrap_or(""), text.trim_end_matches('\u{FFFD}'));
+        for pair in streamed.windows(2) {
+            assert!(pair[1].starts_with(&pair[0]), "streamed text is only ever extended: {pair:?}");
+        }
         assert!(agent.episode.is_empty(), "describing leaves the episode alone");
     }
 

@@ -3,7 +3,7 @@
 //! the top bit set (`data::seeds`), so no evaluated episode or scene was trained on.
 
 use crate::agent::Agent;
-use crate::data::episodes::{Episode, Noise, Window};
+use crate::data::episodes::{Episode, Noise};
 use crate::data::seeds;
 use crate::envs::captions::digits::{Dataset, Ink, Prompt, Split};
 use crate::envs::captions::{Sample, scenes};
@@ -55,7 +55,7 @@ impl Actor for Prompted<'_> {
         let world = self.demonstrator.as_mut();
         let vocabulary = self.agent.vocabulary();
         let episode = Episode::play(world, vocabulary, demonstration, &Noise::NONE, &mut rng)?;
-        let prompt = episode.window(world, vocabulary, budget, Window::End, &mut rng)?;
+        let prompt = episode.ending(world, vocabulary, budget)?;
         Ok(self.agent.begin_episode(Some(&prompt))?)
     }
 

@@ -4,10 +4,14 @@ Rust is the single source of observations, expert actions, tokens, loss masks an
 positions (crate/src/data); this file only parses. The format, documented in
 crate/src/data/format.rs and mirrored here exactly, is little-endian:
 
-  header  one JSON line: {"format": "GTS1", "context", "vocab", "text_vocab", "patch_len",
+  header  one JSON line: {"format": "GTS2", "context", "vocab", "text_vocab", "patch_len",
           "tasks": [{"name", "weight"}, ...]}
-  record  b"GTS1" | u16 task | u32 n | u32 p | u32 ids[n] | u8 local[n] | u8 modality[n]
-          | u8 loss[n] | f32 pixels[p*768] | u8 rows[p] | u8 cols[p]
+  record  b"GTS2" | u16 task | u32 n | u32 p | u32 ids[n] | u32 targets[n] | u8 local[n]
+          | u8 modality[n] | f32 pixels[p*768] | u8 rows[p] | u8 cols[p]
+
+A target is the id to predict at its element (from the one before), NO_TARGET where the
+element is not trained on; it differs from the id only for an action taken off the expert's
+course, which the sequence shows as taken and labels with the expert's choice.
 
 A batch pads every sequence to the context with id 0 and no loss (padding at the end is
 harmless under the causal mask) and concatenates the patches in row-major order over
@@ -35,7 +39,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BINARY = ROOT / "target" / "release" / "gatito"
 
-MAGIC = b"GTS1"
+MAGIC = b"GTS2"
+NO_TARGET = 0xFFFF_FFFF
 RECORD_HEAD = struct.Struct("<4sHII")
 PATCH_LEN = 768
 # Modality codes, as crate/src/data/format.rs writes them; PAD marks padding in a batch.
@@ -51,7 +56,7 @@ class Record:
     ids: np.ndarray  # uint32 [n]
     local: np.ndarray  # uint8 [n]
     modality: np.ndarray  # uint8 [n]
-    loss: np.ndarray  # uint8 [n]
+    targets: np.ndarray  # uint32 [n], NO_TARGET where there is no loss
     pixels: np.ndarray  # float32 [p, 768]
     rows: np.ndarray  # uint8 [p]
     cols: np.ndarray  # uint8 [p]
@@ -75,8 +80,8 @@ def read_header(f):
     if not line:
         raise EOFError("the stream is empty: no header line")
     header = json.loads(line)
-    if header.get("format") != "GTS1":
-        raise ValueError(f"not a GTS1 stream: {line[:80]!r}")
+    if header.get("format") != "GTS2":
+        raise ValueError(f"not a GTS2 stream: {line[:80]!r}")
     if header["patch_len"] != PATCH_LEN:
         raise ValueError(f"patches of {header['patch_len']} floats; this reader expects {PATCH_LEN}")
     return header
@@ -90,18 +95,18 @@ def read_record(f):
     magic, task, n, p = RECORD_HEAD.unpack(head)
     if magic != MAGIC:
         raise ValueError(f"lost the record boundary: expected {MAGIC!r}, read {magic!r}")
-    body = read_exactly(f, 7 * n + p * (4 * PATCH_LEN + 2))
+    body = read_exactly(f, 10 * n + p * (4 * PATCH_LEN + 2))
     if not body and (n or p):
         raise EOFError("the stream ended after a record's head")
-    pixels_at = 7 * n
+    pixels_at = 10 * n
     rows_at = pixels_at + 4 * PATCH_LEN * p
     u8 = lambda offset, count: np.frombuffer(body, np.uint8, count, offset)  # noqa: E731
     return Record(
         task=task,
         ids=np.frombuffer(body, "<u4", n, 0),
-        local=u8(4 * n, n),
-        modality=u8(5 * n, n),
-        loss=u8(6 * n, n),
+        targets=np.frombuffer(body, "<u4", n, 4 * n),
+        local=u8(8 * n, n),
+        modality=u8(9 * n, n),
         pixels=np.frombuffer(body, "<f4", p * PATCH_LEN, pixels_at).reshape(p, PATCH_LEN),
         rows=u8(rows_at, p),
         cols=u8(rows_at + p, p),
@@ -118,7 +123,8 @@ class Batch:
     patches: torch.Tensor  # float32 [P, 768], row-major over (batch, position)
     patch_rows: torch.Tensor  # int64 [P]
     patch_cols: torch.Tensor  # int64 [P]
-    loss_mask: torch.Tensor  # bool [B, N]: targets, each predicted from the position before it
+    targets: torch.Tensor  # int64 [B, N]: the id to predict at each element, from the position before it (0 where none)
+    loss_mask: torch.Tensor  # bool [B, N]: where there is a target
     modality: torch.Tensor  # uint8 [B, N], PAD where padded
     lengths: torch.Tensor  # int64 [B]: elements before the padding
     task: torch.Tensor  # int64 [B]: index into the header's tasks
@@ -137,13 +143,13 @@ def collate(records, context):
     ids = np.zeros((b, context), np.int64)
     local = np.zeros((b, context), np.int64)
     modality = np.full((b, context), PAD, np.uint8)
-    loss = np.zeros((b, context), np.bool_)
+    targets = np.full((b, context), NO_TARGET, np.int64)
     lengths = np.zeros(b, np.int64)
     for i, r in enumerate(records):
         n = len(r.ids)
         if n > context:
             raise ValueError(f"a sequence of {n} elements exceeds the context of {context}")
-        ids[i, :n], local[i, :n], modality[i, :n], loss[i, :n] = r.ids, r.local, r.modality, r.loss
+        ids[i, :n], targets[i, :n], local[i, :n], modality[i, :n] = r.ids, r.targets, r.local, r.modality
         lengths[i] = n
 
     def cat(parts, dtype, shape):
@@ -156,7 +162,8 @@ def collate(records, context):
         patches=torch.from_numpy(cat([r.pixels for r in records], np.float32, (0, PATCH_LEN))),
         patch_rows=torch.from_numpy(cat([r.rows for r in records], np.int64, (0,))),
         patch_cols=torch.from_numpy(cat([r.cols for r in records], np.int64, (0,))),
-        loss_mask=torch.from_numpy(loss),
+        targets=torch.from_numpy(np.where(targets == NO_TARGET, 0, targets)),
+        loss_mask=torch.from_numpy(targets != NO_TARGET),
         modality=torch.from_numpy(modality),
         lengths=torch.from_numpy(lengths),
         task=torch.tensor([r.task for r in records], dtype=torch.int64),
@@ -260,6 +267,43 @@ class Stream:
             self.process.kill()
             self.process.wait()
         self.process.stderr.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Streams:
+    """Batches from several `gatito data` processes in turn, for machines whose accelerator
+    outruns one process. Stream i is seeded `seed * 256 + i`, so no two share sequences."""
+
+    def __init__(self, count, seed=0, **kwargs):
+        if not 1 <= count <= 256:
+            raise ValueError(f"between 1 and 256 streams, not {count}")
+        self.streams = []
+        try:
+            for i in range(count):
+                self.streams.append(Stream(seed=seed * 256 + i, **kwargs))
+        except Exception:
+            self.close()
+            raise
+        first = self.streams[0]
+        self.header, self.task_names, self.vocab = first.header, first.task_names, first.vocab
+        self._turn = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        stream = self.streams[self._turn % len(self.streams)]
+        self._turn += 1
+        return next(stream)
+
+    def close(self):
+        for stream in self.streams:
+            stream.close()
 
     def __enter__(self):
         return self

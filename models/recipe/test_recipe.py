@@ -35,6 +35,7 @@ def fixed_batch(cfg, batch=4, seed=0):
         patches=(torch.rand(p, PATCH_LEN, generator=g) - 0.5) / 2,
         patch_rows=torch.randint(0, 128, (p,), generator=g),
         patch_cols=torch.randint(0, 128, (p,), generator=g),
+        targets=ids.clone(),
         loss_mask=loss_mask,
         modality=torch.zeros(batch, n, dtype=torch.uint8),
         lengths=torch.full((batch,), n),
@@ -56,11 +57,15 @@ def test_loss_falls_only_on_masked_targets(tokenizer_path):
     logits = model(*batch.inputs())
     losses, counts = sequence_losses(logits, batch)
     assert counts.tolist() == [batch.loss_mask[0, 1:].sum().item()] * 4
-    # Changing a target that carries no loss changes nothing.
-    unmasked = batch.ids.clone()
+    # Changing a target that carries no loss changes nothing; changing one that does, does.
+    unmasked = batch.targets.clone()
     unmasked[:, 18] = cfg.text_vocab + (unmasked[:, 18] - cfg.text_vocab + 1) % 1024
-    same, _ = sequence_losses(logits, dataclasses.replace(batch, ids=unmasked))
+    same, _ = sequence_losses(logits, dataclasses.replace(batch, targets=unmasked))
     assert torch.allclose(losses, same)
+    relabelled = batch.targets.clone()
+    relabelled[:, 17] = cfg.text_vocab + (relabelled[:, 17] - cfg.text_vocab + 1) % 1024
+    changed, _ = sequence_losses(logits, dataclasses.replace(batch, targets=relabelled))
+    assert not torch.allclose(losses, changed)
 
 
 def test_a_tiny_model_learns_and_resumes(tmp_path, tokenizer_path):

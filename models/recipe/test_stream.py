@@ -56,7 +56,7 @@ def test_every_task_batches_as_the_model_expects(task):
     for b in batches:
         n = b.ids.shape[1]
         assert n == CONTEXT
-        for name in ["ids", "local", "is_patch", "loss_mask", "modality"]:
+        for name in ["ids", "targets", "local", "is_patch", "loss_mask", "modality"]:
             assert getattr(b, name).shape == b.ids.shape, name
         assert b.ids.dtype == torch.int64 and b.is_patch.dtype == torch.bool and b.patches.dtype == torch.float32
         assert (b.task == b.task[0]).all()
@@ -79,8 +79,12 @@ def test_every_task_batches_as_the_model_expects(task):
         if task in CAPTION_TASKS:
             assert (lossy == TEXT).all()
             assert (b.loss_mask.sum(1) > 0).all()
+            assert torch.equal(b.targets[b.loss_mask], b.ids[b.loss_mask]), "text targets are the text"
         else:
             assert torch.equal(b.loss_mask, b.modality == ACTION)
+            # Actions are labelled with value bins; off the expert's course, with another than the one taken.
+            assert (b.targets[b.loss_mask] >= header["text_vocab"]).all() and (b.targets[b.loss_mask] < vocab).all()
+        assert (b.targets[~b.loss_mask] == 0).all()
         # Separators and actions share local position 255; observations count from 0.
         slot = (b.modality == SEPARATOR) | (b.modality == ACTION)
         assert (b.local[slot] == 255).all() and (b.local[~slot & ~padded] < 255).all()
@@ -94,7 +98,7 @@ def test_a_batch_runs_through_the_model():
     logits = Gatito(cfg)(*batch.inputs())
     assert logits.shape == (3, CONTEXT, cfg.vocab)
     # Predict element t+1 from position t, where t+1 carries loss.
-    targets, mask = batch.ids[:, 1:], batch.loss_mask[:, 1:]
+    targets, mask = batch.targets[:, 1:], batch.loss_mask[:, 1:]
     loss = F.cross_entropy(logits[:, :-1][mask], targets[mask])
     assert torch.isfinite(loss)
 

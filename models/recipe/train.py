@@ -1,12 +1,14 @@
 """Trains gatito on sequences streamed from the Rust worlds (`gatito data`).
 
 Usage:
-  python3 models/recipe/train.py --preset s --steps 12000 --out runs/s       # starts, or resumes from runs/s/last.pt
-  python3 models/recipe/export.py runs/s/last.pt --out models/gatito-s      # then ship it
+  python3 models/recipe/train.py --out runs/s                           # starts, or resumes from runs/s/last.pt
+  python3 models/recipe/export.py runs/s/last.pt --out models/gatito-s  # then ship it
 
-bf16 autocast where the CPU has native bf16 matrix units (AMX or AVX512-BF16; elsewhere bf16
-matmuls are emulated and about 25x slower than f32, so training stays in f32), AdamW with
-linear warmup and a cosine schedule, gradient clipping. Loss falls on text targets and actions only (the stream's loss mask). Checkpoints
+It trains on the CPU, or on a CUDA GPU where one exists (`--device`); a GPU outruns one data
+process, so give it several (`--streams 8`). bf16 autocast on a GPU, and on a CPU that has
+native bf16 matrix units (AMX or AVX512-BF16; elsewhere bf16 matmuls are emulated and about
+25x slower than f32, so training stays in f32), AdamW with
+linear warmup and a cosine schedule, gradient clipping. Loss falls on text targets and actions only (the stream's targets). Checkpoints
 are written atomically every --checkpoint-every steps; a run continues from its last one.
 """
 
@@ -33,8 +35,10 @@ PRESETS = {
 }
 
 
-def fast_bf16():
-    """Whether this CPU multiplies bf16 natively (Linux's cpuinfo flags)."""
+def fast_bf16(device=torch.device("cpu")):
+    """Whether `device` multiplies bf16 natively: a CUDA GPU, or a CPU with the right flags."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
@@ -52,7 +56,7 @@ def learning_rate(step, base, warmup, total):
 
 def sequence_losses(logits, batch):
     """Mean next-token loss of each sequence over its loss-masked targets: [B] (0 where none)."""
-    targets, mask = batch.ids[:, 1:], batch.loss_mask[:, 1:]
+    targets, mask = batch.targets[:, 1:], batch.loss_mask[:, 1:]
     per_token = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), targets, reduction="none")
     counts = mask.sum(1)
     return (per_token * mask).sum(1) / counts.clamp(min=1), counts
@@ -75,8 +79,9 @@ def save_checkpoint(path, model, optimizer, step):
 
 def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_every=500, task_names=(),
           start=0, optimizer=None, quiet=False, bf16=None):
-    """Runs steps start..steps; returns the list of (step, loss). Logs to out/log.csv."""
-    bf16 = fast_bf16() if bf16 is None else bf16
+    """Runs steps start..steps on the model's device; returns the list of (step, loss). Logs to out/log.csv."""
+    device = next(model.parameters()).device
+    bf16 = fast_bf16(device) if bf16 is None else bf16
     out.mkdir(parents=True, exist_ok=True)
     optimizer = optimizer or make_optimizer(model, lr)
     log_path = out / "log.csv"
@@ -89,11 +94,11 @@ def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_
     bar = tqdm(range(start, steps), initial=start, total=steps, disable=quiet, unit="step")
     model.train()
     for step in bar:
-        batch = next(batches)
+        batch = next(batches).to(device)
         tick = time.perf_counter()
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, lr, warmup, steps)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             logits = model(*batch.inputs())
         losses, counts = sequence_losses(logits, batch)
         loss = (losses * counts).sum() / counts.sum().clamp(min=1)
@@ -101,13 +106,14 @@ def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
+        # One copy back per step: a GPU waits at each small read.
+        loss_value, losses, tasks = loss.item(), losses.detach().cpu(), batch.task.cpu()
         tokens_per_s = int(batch.lengths.sum()) / (time.perf_counter() - tick)
-        per_task = [float(losses[batch.task == t].mean().detach()) if (batch.task == t).any() else ""
-                    for t in range(len(task_names))]
-        writer.writerow([step, f"{loss.item():.4f}", f"{learning_rate(step, lr, warmup, steps):.2e}",
+        per_task = [float(losses[tasks == t].mean()) if (tasks == t).any() else "" for t in range(len(task_names))]
+        writer.writerow([step, f"{loss_value:.4f}", f"{learning_rate(step, lr, warmup, steps):.2e}",
                          f"{tokens_per_s:.0f}", *per_task])
-        history.append((step, loss.item()))
-        bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{tokens_per_s:,.0f}")
+        history.append((step, loss_value))
+        bar.set_postfix(loss=f"{loss_value:.3f}", tok_s=f"{tokens_per_s:,.0f}")
         if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
             log.flush()
             save_checkpoint(out / "last.pt", model, optimizer, step + 1)
@@ -116,7 +122,7 @@ def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_
 
 
 def main():
-    from stream import Stream
+    from stream import Streams
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=PRESETS, default="s")
@@ -129,7 +135,10 @@ def main():
     parser.add_argument("--model-dir", type=Path, default=Path("models/gatito-s"), help="where tokenizer.json is")
     parser.add_argument("--bin", type=Path, default=None, help="the gatito binary (default: target/release/gatito)")
     parser.add_argument("--checkpoint-every", type=int, default=250)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--streams", type=int, default=1, help="parallel `gatito data` processes")
     args = parser.parse_args()
+    device = torch.device(args.device)
 
     torch.manual_seed(args.seed)
     checkpoint = args.out / "last.pt"
@@ -140,19 +149,21 @@ def main():
         text_vocab = Tokenizer.from_file(str(args.model_dir / "tokenizer.json")).get_vocab_size()
         cfg = Config(text_vocab=text_vocab, **PRESETS[args.preset])
     model = Gatito(cfg)
-    optimizer = make_optimizer(model, args.lr)
     start = 0
     if state:
         model.load_state_dict(state["model"])
+    model.to(device)
+    optimizer = make_optimizer(model, args.lr)
+    if state:
         optimizer.load_state_dict(state["optimizer"])
         start = state["step"]
         print(f"resuming {checkpoint} at step {start}")
-    precision = "bf16 autocast" if fast_bf16() else "f32 (no native bf16 on this CPU)"
+    precision = "bf16 autocast" if fast_bf16(device) else f"f32 (no native bf16 on this {device.type})"
     print(f"{sum(p.numel() for p in model.parameters()):,} parameters; context {cfg.context}; batch {args.batch}; "
-          f"{precision}")
+          f"{device}; {precision}")
     # A resumed run draws fresh sequences: the stream seed moves with the step.
-    stream = Stream(context=cfg.context, seed=args.seed * 1_000_003 + start, batch_size=args.batch,
-                    binary=args.bin, model=args.model_dir)
+    stream = Streams(args.streams, context=cfg.context, seed=args.seed * 1_000_003 + start, batch_size=args.batch,
+                     binary=args.bin, model=args.model_dir)
     train(model, iter(stream), args.steps, args.out, lr=args.lr, warmup=args.warmup,
           checkpoint_every=args.checkpoint_every, task_names=stream.task_names, start=start, optimizer=optimizer)
 

@@ -122,12 +122,15 @@ export class ControlPanel extends LivePanel {
     this.drawRewards();
   }
 
-  /// Each motor command: value → bin → token id → what the bin decodes to.
+  /// Each motor command: value → bin → token id → what the bin decodes to, and the
+  /// probability the model gave that bin (when the model chose).
   drawActions(report, tokens) {
     const actions = (tokens?.elements ?? []).filter((e) => e.modality === "action");
+    const confidence = report?.action.confidence;
     const rows = (report?.action.values ?? []).map((v, i) => {
       const row = document.createElement("tr");
-      const cells = [i, v.value.toFixed(4), v.bin, actions[i]?.id ?? "—", v.decoded.toFixed(4)];
+      const p = confidence?.[i] === undefined ? "—" : confidence[i].toFixed(2);
+      const cells = [i, v.value.toFixed(4), v.bin, actions[i]?.id ?? "—", v.decoded.toFixed(4), p];
       row.append(...cells.map((c) => element("td", "", c)));
       return row;
     });

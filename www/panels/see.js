@@ -1,5 +1,5 @@
 // See & ask: an image from a file, the clipboard, a sample scene or the sketch pad, cut into
-// patches; the caption and question buttons wait for the model.
+// patches; the model captions it, or answers a question about it, streaming the text as it comes.
 
 import { $, census, drawPatchGrid, drawStrip, element, showError } from "../view.js";
 
@@ -122,7 +122,7 @@ export class SeePanel {
     try {
       const bytes = await file.arrayBuffer();
       const started = performance.now();
-      const report = await this.app.client.call("image", { bytes }, [bytes]);
+      const report = await this.app.client.call("image", { bytes }, { transfer: [bytes] });
       if (ticket !== this.ticket) return;
       const small = drawPatchGrid($("image-input"), report.rgb);
       $("image-caption").textContent =
@@ -168,12 +168,12 @@ export class SeePanel {
   }
 
   async caption() {
-    await this.answer(() => this.app.client.call("caption", {}));
+    await this.answer((onPartial) => this.app.client.call("caption", {}, { onPartial }));
   }
 
   async ask(question) {
     if (this.hasImage) await this.showSentence(question).catch((e) => showError("image-error", e));
-    await this.answer(() => this.app.client.call("ask", { question }));
+    await this.answer((onPartial) => this.app.client.call("ask", { question }, { onPartial }));
   }
 
   async answer(request) {
@@ -184,11 +184,17 @@ export class SeePanel {
       return;
     }
     out.textContent = "…";
+    out.setAttribute("aria-busy", "true");
     try {
-      out.textContent = await request();
+      const { text } = await request(({ text }) => {
+        out.textContent = `${text}…`;
+      });
+      out.textContent = text || "(the model said nothing)";
     } catch (error) {
       out.textContent = error.message;
       out.classList.add(error.code === "no_model" ? "notice" : "error");
+    } finally {
+      out.removeAttribute("aria-busy");
     }
   }
 }

@@ -49,8 +49,10 @@ export class TokensPanel {
     const rows = [["backend", this.app.backendSummary()]];
     if (tokens) rows.push(["elements", `${tokens.elements.length} (${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ")})`]);
     if (timing?.elements) {
-      rows.push(["step latency", `${(timing.stepMs + timing.tokenMs).toFixed(2)} ms (world ${timing.stepMs.toFixed(2)} ms, tokenizing ${timing.tokenMs.toFixed(2)} ms)`]);
-      rows.push(["tokens/s", `${Math.round((1000 * timing.elements) / Math.max(timing.tokenMs, 1e-3)).toLocaleString("en")} tokenized; no model forward pass yet`]);
+      const step = timing.model ? "the model's step, frame in to action out" : "world step";
+      rows.push(["step latency", `${(timing.stepMs + timing.tokenMs).toFixed(2)} ms (${step} ${timing.stepMs.toFixed(2)} ms, tokens shown ${timing.tokenMs.toFixed(2)} ms)`]);
+      const rate = (ms) => Math.round((1000 * timing.elements) / Math.max(ms, 1e-3)).toLocaleString("en");
+      rows.push(["tokens/s", timing.model ? `${rate(timing.stepMs)} through the model` : `${rate(timing.tokenMs)} tokenized; the model is not acting`]);
     }
     $("tokens-stats").replaceChildren(...rows.map(([k, v]) => {
       const row = element("div");

@@ -5,6 +5,7 @@ test("dragging across the pendulum pushes it off balance and the action tokens d
   const problems = await openPage(page);
   await openPanel(page, "control");
   await page.selectOption("#control-world", "pendulum_swingup");
+  await page.selectOption("#control-actor", "expert");
   await setSpeed(page, "control-speed", 6); // 100 steps/s
   // The expert swings the pendulum up and holds it: a reward near 1 every step.
   await expect.poll(() => numberIn(page, "#control-reward"), { timeout: 15_000 }).toBeGreaterThan(0.98);
@@ -41,5 +42,19 @@ test("the push buttons work from the keyboard", async ({ page }) => {
   await page.locator("[data-push='-1,0']").focus();
   await page.keyboard.press("Enter");
   await expect(page.locator("#control-pushed")).toContainText("Pushed ←");
+  expect(problems).toEqual([]);
+});
+
+test("the model drives a control task and shows how sure it was of each action token", async ({ page }) => {
+  const problems = await openPage(page);
+  await openPanel(page, "control");
+  await expect(page.locator("#control-actor")).toHaveValue("model");
+  await setSpeed(page, "control-speed", 6); // 100 steps/s
+  await expect.poll(() => numberIn(page, "#control-step"), { timeout: 10_000 }).toBeGreaterThan(10);
+  await expect(page.locator("#control-choice")).toContainText("The model's distribution");
+  const cells = await page.locator("#control-actions tbody tr").first().locator("td").allTextContents();
+  const p = Number(cells[5]);
+  expect(p).toBeGreaterThan(0);
+  expect(p).toBeLessThanOrEqual(1);
   expect(problems).toEqual([]);
 });

@@ -4,6 +4,7 @@ import { ARTIFACTS, openPage, openPanel, setSpeed } from "./helpers.js";
 test("a typed mission is carried out to success", async ({ page }) => {
   const problems = await openPage(page);
   await openPanel(page, "instruct");
+  await page.selectOption("#instruct-actor", "expert");
   await setSpeed(page, "instruct-speed", 5); // 50 steps/s
   await page.fill("#mission-input", "  Pick up the GREEN key. ");
   await page.click("#mission-form button");

@@ -8,23 +8,33 @@ async function firstWorld(page) {
   return page.locator("#play-world").inputValue();
 }
 
-test("a game plays live, its score moves, and the reference scores stand beside it", async ({ page }) => {
+/// The probabilities the distribution bars show.
+async function shownProbabilities(page) {
+  return (await page.locator("#play-distribution .p").allTextContents()).map(Number);
+}
+
+test("the model plays a game live, its score moves, and the reference scores stand beside it", async ({ page }) => {
   const problems = await openPage(page);
   const world = await firstWorld(page);
+  await expect(page.locator("#model-notice")).toContainText("distilled from scripted experts");
+  await expect(page.locator("#play-actor")).toHaveValue("model");
   await setSpeed(page, "play-speed", 6); // 100 steps/s
   await expect.poll(() => numberIn(page, "#play-step"), { timeout: 10_000 }).toBeGreaterThan(20);
   const before = await numberIn(page, "#play-score");
-  await expect.poll(() => numberIn(page, "#play-score"), { timeout: 15_000 }).not.toBe(before);
+  await expect.poll(() => numberIn(page, "#play-score"), { timeout: 20_000 }).not.toBe(before);
   await expect(page.locator("#play-references")).toContainText(/Expert -?[\d.]+ ± [\d.]+, random -?[\d.]+ ± [\d.]+ \(mean of 5 episodes/);
-  await expect(page.locator("#play-choice")).toContainText("One-hot: the scripted expert");
+  // The model's own distribution over the game's actions: it sums to one, and it is not the
+  // one-hot of a scripted choice.
+  await expect(page.locator("#play-choice")).toContainText("The model's distribution");
+  const model = await shownProbabilities(page);
+  expect(Math.abs(model.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(0.02 * model.length);
+  expect(model.filter((p) => p > 0 && p < 1).length).toBeGreaterThan(1);
   await page.screenshot({ path: `${ARTIFACTS}/play-${world}.png`, fullPage: true });
 
+  await page.selectOption("#play-actor", "expert");
+  await expect(page.locator("#play-choice")).toContainText("One-hot: the scripted expert");
   await page.selectOption("#play-actor", "random");
   await expect(page.locator("#play-choice")).toContainText("Uniform: random play");
-  // The model's place is taken by a clear notice, and the agent stays as it was.
-  await page.selectOption("#play-actor", "model");
-  await expect(page.locator("#play-error")).toContainText("isn't shipped yet");
-  await expect(page.locator("#play-actor")).toHaveValue("random");
   await page.click("#play-run");
   await expect(page.locator("#play-run")).toHaveText("Run");
   // Steps taken just before the pause may still be on their way to the screen: two frames show them.
@@ -60,6 +70,6 @@ test("a visitor takes over with the keyboard and hands control back", async ({ p
   await page.keyboard.up(key);
   await page.click("#play-takeover");
   await expect(page.locator("#play-takeover")).toHaveText("Take over");
-  await expect(page.locator("#play-choice")).toContainText("scripted expert");
+  await expect(page.locator("#play-choice")).toContainText("The model's distribution");
   expect(problems).toEqual([]);
 });

@@ -21,6 +21,26 @@ test("a corrupt tokenizer fails its integrity check; the worlds still run", asyn
   expect(problems).toEqual([]);
 });
 
+test("corrupt weights fail their integrity check; the experts play and captions are off", async ({ page }) => {
+  await page.route("**/models/gatito-s/model.safetensors", (route) => route.fulfill({ status: 200, body: "not weights" }));
+  const problems = await openPage(page);
+  await expect(page.locator("#status")).toContainText("model.safetensors failed its integrity check");
+  await expect(page.locator("#status")).toHaveClass(/error/);
+  await expect(page.locator("#model-notice")).toContainText("played by their scripted experts");
+  await expect(page.locator("#play-actor")).toHaveValue("expert");
+  await page.selectOption("#play-actor", "model");
+  await expect(page.locator("#play-error")).toContainText("the model could not be loaded");
+  await expect(page.locator("#play-actor")).toHaveValue("expert");
+  await openPanel(page, "see");
+  await page.click("#sample-scene");
+  await expect(page.locator("#patches li")).toHaveCount(16);
+  await page.click("#caption");
+  await expect(page.locator("#answer")).toContainText("the model could not be loaded");
+  await stillPlays(page);
+  await page.screenshot({ path: `${ARTIFACTS}/robust-corrupt-weights.png`, fullPage: true });
+  expect(problems).toEqual([]);
+});
+
 test("a missing manifest is named; the worlds still run", async ({ page }) => {
   await page.route("**/models/gatito-s/manifest.json", (route) => route.fulfill({ status: 404, body: "" }));
   const problems = await openPage(page, { expected: /404/ });

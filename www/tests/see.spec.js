@@ -1,7 +1,20 @@
 import { test, expect } from "@playwright/test";
 import { ARTIFACTS, halvesPng, openPage, openPanel } from "./helpers.js";
 
-test("a sample scene is tokenized, and captions and answers wait for the model", async ({ page }) => {
+/// Watches `#answer` and resolves with every text it showed until the reply settled.
+async function streamedAnswer(page, click) {
+  await page.evaluate(() => {
+    const answer = document.getElementById("answer");
+    window.shown = [];
+    new MutationObserver(() => window.shown.push(answer.textContent)).observe(answer, { childList: true, characterData: true, subtree: true });
+  });
+  await page.click(click);
+  await expect(page.locator("#answer")).not.toHaveAttribute("aria-busy", "true");
+  await expect(page.locator("#answer")).not.toHaveText("…");
+  return page.evaluate(() => window.shown);
+}
+
+test("a sample scene is tokenized, then captioned and questioned, the text streaming in", async ({ page }) => {
   const problems = await openPage(page);
   await openPanel(page, "see");
   await page.click("#sample-scene");
@@ -9,12 +22,15 @@ test("a sample scene is tokenized, and captions and answers wait for the model",
   await expect(page.locator("#patches li")).toHaveCount(16);
   await expect(page.locator("#image-caption")).toHaveText("64×64 → 64×64 → 16 patches of 16×16");
 
-  await page.click("#caption");
-  await expect(page.locator("#answer")).toContainText("isn't shipped yet");
-  await expect(page.locator("#answer")).toHaveClass(/notice/);
+  const shown = await streamedAnswer(page, "#caption");
+  const caption = await page.locator("#answer").textContent();
+  await expect(page.locator("#answer")).not.toHaveClass(/error|notice/);
+  // The caption grew token by token before it settled: words, and the sentence's full stop.
+  expect(caption).toMatch(/^[a-z][a-z ,]*\.$/);
+  expect(shown.filter((t) => t.endsWith("…") && t !== "…").length).toBeGreaterThan(1);
   await page.fill("#question", "how many shapes are there?");
-  await page.click("#ask-form button");
-  await expect(page.locator("#answer")).toContainText("isn't shipped yet");
+  await streamedAnswer(page, "#ask-form button");
+  await expect(page.locator("#answer")).toHaveText(/^[a-z ]+\.$/);
   // The question joins the sentence as text tokens after the patches.
   await expect(page.locator("#see-strip .chip.text").first()).toContainText("how");
   expect(problems).toEqual([]);
@@ -44,6 +60,9 @@ test("a digit drawn on the sketch pad is tokenized as dark ink on white", async 
   });
   expect(ink).toBeLessThan(80);
   expect(paper).toBe(255);
+  // The model names what it sees in a few words.
+  await streamedAnswer(page, "#caption");
+  await expect(page.locator("#answer")).toHaveText(/^[a-z][a-z -]*\.$/);
   await page.screenshot({ path: `${ARTIFACTS}/see-drawing.png`, fullPage: true });
   expect(problems).toEqual([]);
 });

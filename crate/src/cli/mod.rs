@@ -34,7 +34,7 @@ enum Command {
     Render(worlds::RenderArgs),
     /// The expert's and random play's scores in every world.
     Scores(worlds::ScoresArgs),
-    /// Stream training sequences to stdout in the GTS1 format, for models/recipe/stream.py.
+    /// Stream training sequences to stdout in the GTS2 format, for models/recipe/stream.py.
     Data(data::DataArgs),
     /// Print the texts the worlds produce, one per line, for training the text tokenizer.
     Corpus(data::CorpusArgs),

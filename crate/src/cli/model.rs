@@ -51,7 +51,7 @@ pub fn agent(dir: &Path, sampling: &SamplingArgs) -> Result<Agent> {
         return Err(format!("{} has no trained weights (model.safetensors); see models/recipe", dir.display()).into());
     }
     let (model, vocabulary) = ModelFiles::read(dir)?.load(&Device::Cpu)?;
-    Ok(Agent::new(model, vocabulary, sampling.sampling(), sampling.sampling_seed))
+    Ok(Agent::new(std::sync::Arc::new(model), vocabulary, sampling.sampling(), sampling.sampling_seed))
 }
 
 #[derive(clap::Args)]
@@ -93,15 +93,12 @@ fn describe(args: DescribeArgs, question: Option<&str>, dir: &Path) -> Result<()
     let bytes = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
     let picture = image::to_model_input(&image::decode(&bytes)?);
     let mut agent = agent(dir, &args.sampling)?;
-    // Byte-level BPE can end a token mid-character, which decodes as U+FFFD until the next
-    // token completes it: hold such a tail back, so what is on screen is never rewritten.
     let mut shown = String::new();
     let text = agent.describe(&picture, question, |so_far| {
-        let settled = so_far.trim_end_matches('\u{FFFD}');
-        if let Some(new) = settled.strip_prefix(shown.as_str()).filter(|_| !args.json) {
+        if let Some(new) = so_far.strip_prefix(shown.as_str()).filter(|_| !args.json) {
             print!("{new}");
             let _ = std::io::stdout().flush();
-            shown = settled.to_string();
+            shown = so_far.to_string();
         }
     })?;
     if args.json {

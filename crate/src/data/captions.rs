@@ -67,9 +67,9 @@ mod tests {
             let mut start = 0;
             for end in ends {
                 let sentence = &s.elements[start..=end];
-                assert!(sentence[..16].iter().all(|e| e.modality == Modality::Patch && !e.loss));
+                assert!(sentence[..16].iter().all(|e| e.modality == Modality::Patch && e.target.is_none()));
                 assert!(sentence[16..].iter().all(|e| e.modality == Modality::Text));
-                assert!(sentence[end - start].loss);
+                assert!(sentence[end - start].target.is_some());
                 start = end + 1;
             }
         }

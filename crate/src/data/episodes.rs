@@ -23,12 +23,17 @@
 //!
 //! Pure imitation only ever sees states the expert visits, so one early mistake puts the
 //! model somewhere it has never been. DART (Laskey et al., 2017) fixes this cheaply: the
-//! world executes a perturbed action while the sequence records the expert's own choice,
-//! so the data shows the expert recovering from small mistakes. [`Noise::DART`]:
+//! world executes a perturbed action, so the data shows the expert recovering from small
+//! mistakes. The sequence shows the action as executed and labels it with the expert's
+//! choice ([`SequenceBuilder::relabelled_action`]). Showing the expert's choice instead
+//! taught the first trained model to copy its previous action: in the data the last action
+//! predicts the next one almost always, and on its own the model repeated its first no-op
+//! forever. With what was executed in view, the previous action is a worse guide than the
+//! frame. [`Noise::DART`]:
 //!
-//! - discrete: with probability 0.1 the world executes a uniformly random action. Rarely
-//!   enough that episodes still go the expert's way, often enough that every episode of a
-//!   few dozen steps holds several recoveries.
+//! - discrete: with probability 0.25 the world executes a uniformly random action. Rarely
+//!   enough that episodes still go the expert's way, often enough that the previous action
+//!   is no shortcut and every episode of a few dozen steps holds many recoveries.
 //! - continuous: every action gets Gaussian noise of sigma 0.2, clamped to [-1, 1]: a tenth
 //!   of the action range, so the state is always a little off the expert's own trajectory,
 //!   yet the experts shrug it off (they lose at most 2% of their score under it; a test
@@ -65,7 +70,7 @@ pub struct Noise {
 
 impl Noise {
     /// Training's noise; the module notes say why these amounts.
-    pub const DART: Noise = Noise { discrete: 0.1, continuous: 0.2 };
+    pub const DART: Noise = Noise { discrete: 0.25, continuous: 0.2 };
     /// The expert exactly, for demonstrations.
     pub const NONE: Noise = Noise { discrete: 0.0, continuous: 0.0 };
 
@@ -159,7 +164,8 @@ impl Episode {
         (self.len() / (4 * self.steps_in(budget).max(1))).clamp(1, MAX_WINDOWS_PER_EPISODE)
     }
 
-    /// A window of at most `budget` tokens, replayed in `world` (the world it was played in).
+    /// A training window of at most `budget` tokens, replayed in `world` (the world it was
+    /// played in), with training's random patch positions.
     pub fn window<W: World + ?Sized>(
         &self,
         world: &mut W,
@@ -168,28 +174,60 @@ impl Episode {
         window: Window,
         rng: &mut impl Rng,
     ) -> Result<Sequence, DataError> {
-        let name = world.spec().name;
-        let too_small = || DataError::ContextTooSmall { task: name.to_string(), needs: self.per_step, budget };
-        let steps = self.steps_in(budget);
-        if steps == 0 {
-            return Err(too_small());
-        }
+        let steps = self.fitting(world, budget)?;
         let start = match window {
             Window::Random => rng.random_range(0..=self.len() - steps),
             Window::End => self.len() - steps,
         };
+        self.cut(world, vocabulary, start..start + steps, budget, PositionMode::Train(rng))
+    }
+
+    /// The episode's last `budget` tokens with evaluation's patch positions: a demonstration
+    /// that prompts the model at test time.
+    pub fn ending<W: World + ?Sized>(
+        &self,
+        world: &mut W,
+        vocabulary: &Vocabulary,
+        budget: usize,
+    ) -> Result<Sequence, DataError> {
+        let steps = self.fitting(world, budget)?;
+        self.cut(world, vocabulary, self.len() - steps..self.len(), budget, PositionMode::Eval)
+    }
+
+    /// How many whole timesteps fit in `budget`; an error if none does.
+    fn fitting<W: World + ?Sized>(&self, world: &W, budget: usize) -> Result<usize, DataError> {
+        match self.steps_in(budget) {
+            0 => Err(self.too_small(world.spec().name, budget)),
+            steps => Ok(steps),
+        }
+    }
+
+    fn too_small(&self, task: &str, budget: usize) -> DataError {
+        DataError::ContextTooSmall { task: task.to_string(), needs: self.per_step, budget }
+    }
+
+    fn cut<'a, W: World + ?Sized>(
+        &self,
+        world: &mut W,
+        vocabulary: &'a Vocabulary,
+        steps: std::ops::Range<usize>,
+        budget: usize,
+        positions: PositionMode<'a>,
+    ) -> Result<Sequence, DataError> {
+        let name = world.spec().name;
         world.reset(self.seed);
-        for action in &self.executed[..start] {
+        for action in &self.executed[..steps.start] {
             world.step(action);
         }
-        let mut builder = SequenceBuilder::new(vocabulary, PositionMode::Train(rng));
-        for (expert, executed) in self.experts.iter().zip(&self.executed).skip(start).take(steps) {
-            let built = builder.timestep(&world.observe(), expert);
+        let mut builder = SequenceBuilder::new(vocabulary, positions);
+        for (expert, executed) in self.experts.iter().zip(&self.executed).skip(steps.start).take(steps.len()) {
+            let built =
+                builder.observation(&world.observe()).and_then(|()| builder.relabelled_action(executed, expert));
             built.map_err(|source| DataError::World { world: name, seed: self.seed, source })?;
             world.step(executed);
         }
         let sequence = builder.finish().tail(budget);
-        if sequence.is_empty() { Err(too_small()) } else { Ok(sequence) }
+        if sequence.is_empty() { Err(self.too_small(name, budget)) } else { Ok(sequence) }
     }
 }
 
@@ -337,8 +375,8 @@ mod tests {
             .map(|c| {
                 let kinds: Vec<Modality> = c.iter().map(|e| e.modality).collect();
                 assert_eq!(kinds, [Modality::Value, Modality::Value, Modality::Separator, Modality::Action]);
-                let bin = |e: &crate::tokens::Element| v.bin_of(e.id).unwrap();
-                (bin(&c[0]), bin(&c[1]), bin(&c[3]))
+                let bin = |id: u32| v.bin_of(id).unwrap();
+                (bin(c[0].id), bin(c[1].id), bin(c[3].target.unwrap()))
             })
             .collect()
     }
@@ -365,6 +403,20 @@ mod tests {
         }
         let end = episode.window(world, &v, budget, Window::End, rng).unwrap();
         (starts, echo_steps(&v, &end).last().unwrap().1)
+    }
+
+    #[test]
+    fn endings_are_the_end_window_with_evaluation_positions() {
+        let v = vocabulary();
+        let mut world = crate::envs::make("pong").unwrap();
+        let mut rng = Pcg64Mcg::seed_from_u64(3);
+        let episode = Episode::play(world.as_mut(), &v, 5, &Noise::NONE, &mut rng).unwrap();
+        let ending = episode.ending(world.as_mut(), &v, 128).unwrap();
+        let window = episode.window(world.as_mut(), &v, 128, Window::End, &mut rng).unwrap();
+        assert_eq!(ending.elements, window.elements);
+        let positions = |s: &Sequence| s.patches.iter().map(|p| (p.row, p.col)).collect::<Vec<_>>();
+        assert_eq!(positions(&ending), positions(&episode.ending(world.as_mut(), &v, 128).unwrap()));
+        assert_ne!(positions(&ending), positions(&window), "training draws positions within each interval");
     }
 
     #[test]
@@ -398,7 +450,7 @@ mod tests {
     }
 
     #[test]
-    fn noise_changes_what_is_executed_never_what_is_recorded() {
+    fn noisy_actions_are_shown_as_executed_and_labelled_with_the_experts() {
         let v = vocabulary();
         let mut rng = Pcg64Mcg::seed_from_u64(2);
         let mut world = Echo::new(false);
@@ -406,25 +458,30 @@ mod tests {
         for seed in 0..200 {
             let episode = Episode::play(&mut world, &v, seed, &Noise::DART, &mut rng).unwrap();
             let s = episode.window(&mut world, &v, 1000, Window::Random, &mut rng).unwrap();
-            for (step, (_, shown, recorded)) in echo_steps(&v, &s).into_iter().enumerate() {
-                assert_eq!((shown, recorded), (step as u32, step as u32 % 4), "the expert's choice is recorded");
-                differ += usize::from(world.executed[step] != Action::Discrete(vec![recorded]));
+            for (step, (_, shown, label)) in echo_steps(&v, &s).into_iter().enumerate() {
+                assert_eq!((shown, label), (step as u32, step as u32 % 4), "labelled with the expert's choice");
+                let taken = v.bin_of(s.elements[4 * step + 3].id).unwrap();
+                assert_eq!(world.executed[step], Action::Discrete(vec![taken]), "shown as executed");
+                differ += usize::from(taken != label);
                 total += 1;
             }
         }
-        // A random action replaces the expert's 10% of the time, and differs from it 3 times in 4.
+        // A random action replaces the expert's 25% of the time, and differs from it 3 times in 4.
         let rate = differ as f64 / total as f64;
-        assert!((0.06..0.09).contains(&rate), "{rate}");
+        assert!((0.16..0.215).contains(&rate), "{rate}");
 
         let mut world = Echo::new(true);
         let mut executed = Vec::new();
         for seed in 0..10 {
             let episode = Episode::play(&mut world, &v, seed, &Noise::DART, &mut rng).unwrap();
             let s = episode.window(&mut world, &v, 1000, Window::Random, &mut rng).unwrap();
-            let actions: Vec<u32> =
-                s.elements.iter().filter(|e| e.modality == Modality::Action).map(|e| e.id).collect();
-            assert_eq!(actions, vec![v.value(768); 40], "the expert's 0.5 is recorded");
-            executed.extend(world.executed.iter().map(|a| if let Action::Continuous(x) = a { x[0] } else { f32::NAN }));
+            let actions: Vec<_> = s.elements.iter().filter(|e| e.modality == Modality::Action).collect();
+            assert!(actions.iter().all(|e| e.target == Some(v.value(768))), "labelled with the expert's 0.5");
+            let taken: Vec<f32> =
+                world.executed.iter().map(|a| if let Action::Continuous(x) = a { x[0] } else { f32::NAN }).collect();
+            let shown: Vec<u32> = actions.iter().map(|e| v.bin_of(e.id).unwrap()).collect();
+            assert_eq!(shown, crate::tokens::values::bins(crate::tokens::ValueKind::Action, &taken).unwrap());
+            executed.extend(taken);
         }
         let mean = executed.iter().sum::<f32>() / executed.len() as f32;
         let sd = (executed.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / executed.len() as f32).sqrt();
@@ -510,7 +567,7 @@ mod tests {
             assert_eq!(a, b, "{name}: the same generator gives the same sequence");
             assert!(!a.is_empty() && a.len() <= 256, "{name}: {} tokens", a.len());
             for e in &a.elements {
-                assert_eq!(e.loss, e.modality == Modality::Action, "{name}: {e:?}");
+                assert_eq!(e.target.is_some(), e.modality == Modality::Action, "{name}: {e:?}");
             }
             for _ in 0..4 {
                 let s = player.sequence(&v, 256, &Noise::DART, &mut Pcg64Mcg::seed_from_u64(13)).unwrap();

@@ -6,7 +6,7 @@
 //! **Header**: one line of JSON ending in `\n`, for example
 //!
 //! ```text
-//! {"format":"GTS1","context":256,"vocab":2048,"text_vocab":1024,"patch_len":768,
+//! {"format":"GTS2","context":256,"vocab":2048,"text_vocab":1024,"patch_len":768,
 //!  "tasks":[{"name":"cartpole_swingup","weight":1.0}, ...]}
 //! ```
 //!
@@ -17,16 +17,19 @@
 //!
 //! | field      | type                | meaning                                                   |
 //! |------------|---------------------|-----------------------------------------------------------|
-//! | magic      | 4 bytes `GTS1`      | catches a reader that lost its place                      |
+//! | magic      | 4 bytes `GTS2`      | catches a reader that lost its place                      |
 //! | task       | u16                 | index into the header's `tasks`                           |
 //! | n          | u32                 | elements in the sequence                                  |
 //! | p          | u32                 | image patches in the sequence                             |
 //! | ids        | u32 × n             | token ids; a patch element's id is its patch index        |
+//! | targets    | u32 × n             | the id to predict at each element, from the one before; [`NO_TARGET`] where none (no loss) |
 //! | local      | u8 × n              | local positions, 0..=255 (255: separator and actions)     |
 //! | modality   | u8 × n              | 0 text, 1 patch, 2 value, 3 separator, 4 action           |
-//! | loss       | u8 × n              | 1 where the element is a target, predicted from the one before |
 //! | pixels     | f32 × p × 768       | each patch channel-first (3x16x16), in [-0.25, 0.25]      |
 //! | rows, cols | u8 × p, then u8 × p | the patches' row and column position bins, 0..128         |
+//!
+//! A target differs from its element's id only for an action taken off the expert's course:
+//! the sequence shows what was done, the loss teaches what the expert would have done.
 //!
 //! Patches appear in the order of their elements: the k-th patch element of a record has
 //! id k and takes the k-th patch, which is what the model's `masked_scatter` assumes.
@@ -35,7 +38,9 @@ use crate::tokens::image::PATCH_LEN;
 use crate::tokens::{Modality, Sequence, Vocabulary};
 use thiserror::Error;
 
-pub const MAGIC: &[u8; 4] = b"GTS1";
+pub const MAGIC: &[u8; 4] = b"GTS2";
+/// The target of an element that is not trained on.
+pub const NO_TARGET: u32 = u32::MAX;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum FormatError {
@@ -76,7 +81,7 @@ struct Header<'a> {
 /// The stream's header line, with its `\n`.
 pub fn header(context: usize, vocabulary: &Vocabulary, tasks: &[TaskEntry<'_>]) -> String {
     let header = Header {
-        format: "GTS1",
+        format: "GTS2",
         context,
         vocab: vocabulary.size(),
         text_vocab: vocabulary.text.size(),
@@ -98,7 +103,7 @@ pub fn encode(task: u16, sequence: &Sequence, out: &mut Vec<u8>) -> Result<(), F
     let (elements, patches) = (&sequence.elements, &sequence.patches);
     let n: u32 = narrow(elements.len() as u64, elements.len(), "length")?;
     let p: u32 = narrow(patches.len() as u64, patches.len(), "patch count")?;
-    out.reserve(14 + elements.len() * 7 + patches.len() * (PATCH_LEN * 4 + 2));
+    out.reserve(14 + elements.len() * 10 + patches.len() * (PATCH_LEN * 4 + 2));
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&task.to_le_bytes());
     out.extend_from_slice(&n.to_le_bytes());
@@ -113,11 +118,13 @@ pub fn encode(task: u16, sequence: &Sequence, out: &mut Vec<u8>) -> Result<(), F
         }
         out.extend_from_slice(&element.id.to_le_bytes());
     }
+    for element in elements {
+        out.extend_from_slice(&element.target.unwrap_or(NO_TARGET).to_le_bytes());
+    }
     for (index, element) in elements.iter().enumerate() {
         out.push(narrow(u64::from(element.local_position), index, "local position")?);
     }
     out.extend(elements.iter().map(|e| modality_code(e.modality)));
-    out.extend(elements.iter().map(|e| u8::from(e.loss)));
     for (index, patch) in patches.iter().enumerate() {
         if patch.pixels.len() != PATCH_LEN {
             return Err(FormatError::OutOfRange { index, what: "patch length", value: patch.pixels.len() as u64 });
@@ -148,9 +155,9 @@ pub(crate) mod tests {
     pub(crate) struct Record {
         pub task: u16,
         pub ids: Vec<u32>,
+        pub targets: Vec<u32>,
         pub local: Vec<u8>,
         pub modality: Vec<u8>,
-        pub loss: Vec<u8>,
         pub pixels: Vec<f32>,
         pub rows: Vec<u8>,
         pub cols: Vec<u8>,
@@ -168,11 +175,14 @@ pub(crate) mod tests {
         let task = u16::from_le_bytes(take(2).try_into().unwrap());
         let n = u32::from_le_bytes(take(4).try_into().unwrap()) as usize;
         let p = u32::from_le_bytes(take(4).try_into().unwrap()) as usize;
-        let ids = take(4 * n).chunks(4).map(|b| u32::from_le_bytes(b.try_into().unwrap())).collect();
-        let (local, modality, loss) = (take(n).to_vec(), take(n).to_vec(), take(n).to_vec());
+        let mut words = |count: usize| -> Vec<u32> {
+            take(4 * count).chunks(4).map(|b| u32::from_le_bytes(b.try_into().unwrap())).collect()
+        };
+        let (ids, targets) = (words(n), words(n));
+        let (local, modality) = (take(n).to_vec(), take(n).to_vec());
         let pixels = take(4 * p * PATCH_LEN).chunks(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
         let (rows, cols) = (take(p).to_vec(), take(p).to_vec());
-        (Record { task, ids, local, modality, loss, pixels, rows, cols }, at)
+        (Record { task, ids, targets, local, modality, pixels, rows, cols }, at)
     }
 
     /// Checks that `record` holds exactly `sequence`.
@@ -181,7 +191,8 @@ pub(crate) mod tests {
         assert_eq!(record.ids, sequence.elements.iter().map(|e| e.id).collect::<Vec<_>>());
         assert_eq!(record.local, sequence.elements.iter().map(|e| e.local_position as u8).collect::<Vec<_>>());
         assert_eq!(record.modality, sequence.elements.iter().map(|e| modality_code(e.modality)).collect::<Vec<_>>());
-        assert_eq!(record.loss, sequence.elements.iter().map(|e| u8::from(e.loss)).collect::<Vec<_>>());
+        let targets: Vec<u32> = sequence.elements.iter().map(|e| e.target.unwrap_or(NO_TARGET)).collect();
+        assert_eq!(record.targets, targets);
         assert_eq!((record.local.len(), record.rows.len()), (n, sequence.patches.len()));
         assert_eq!(record.pixels, sequence.patches.iter().flat_map(|p| p.pixels.clone()).collect::<Vec<_>>());
         assert_eq!(record.rows, sequence.patches.iter().map(|p| p.row as u8).collect::<Vec<_>>());
@@ -194,7 +205,8 @@ pub(crate) mod tests {
         let image = RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 77]));
         let obs =
             Observation { text: Some("go to the red ball".into()), image: Some(image.clone()), ..Default::default() };
-        b.timestep(&obs, &Action::Discrete(vec![2])).unwrap();
+        b.observation(&obs).unwrap();
+        b.relabelled_action(&Action::Discrete(vec![2]), &Action::Discrete(vec![0])).unwrap();
         b.sentence(&[Part::Image(&image), Part::Context("what is this?"), Part::Target("a dress.")]).unwrap();
         b.observation(&Observation { continuous: vec![0.5, -3.0], ..Default::default() }).unwrap();
         b.finish()
@@ -209,10 +221,13 @@ pub(crate) mod tests {
         let first = bytes.len();
         encode(65_535, &Sequence::default(), &mut bytes).unwrap();
         let n = sequence.len();
-        assert_eq!(first, 14 + 7 * n + 32 * (4 * 768 + 2));
+        assert_eq!(first, 14 + 10 * n + 32 * (4 * 768 + 2));
         let (record, used) = decode(&bytes);
         assert_eq!((record.task, used), (7, first));
         assert_holds(&record, &sequence);
+        let action = sequence.elements.iter().position(|e| e.modality == Modality::Action).unwrap();
+        assert_eq!((record.ids[action], record.targets[action]), (v.value(2), v.value(0)), "taken, then the expert's");
+        assert_eq!(record.targets[0], NO_TARGET, "the mission is not a target");
         let (empty, rest) = decode(&bytes[first..]);
         assert_eq!((empty.task, empty.ids.len(), empty.pixels.len(), rest), (65_535, 0, 0, 14));
     }
@@ -240,7 +255,7 @@ pub(crate) mod tests {
             header(256, &v, &[TaskEntry { name: "pong", weight: 1.0 }, TaskEntry { name: "mnist", weight: 0.5 }]);
         assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
         let json: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(json["format"], "GTS1");
+        assert_eq!(json["format"], "GTS2");
         assert_eq!(json["vocab"], v.size());
         assert_eq!(json["tasks"][1]["name"], "mnist");
         assert_eq!(json["patch_len"], 768);

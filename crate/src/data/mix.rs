@@ -321,9 +321,9 @@ mod tests {
                 for e in &sequence.elements {
                     match task.family {
                         Family::Scenes | Family::Mnist | Family::FashionMnist => {
-                            assert!(!e.loss || e.modality == Modality::Text, "{name}: {e:?}")
+                            assert!(e.target.is_none() || e.modality == Modality::Text, "{name}: {e:?}")
                         }
-                        _ => assert_eq!(e.loss, e.modality == Modality::Action, "{name}: {e:?}"),
+                        _ => assert_eq!(e.target.is_some(), e.modality == Modality::Action, "{name}: {e:?}"),
                     }
                     assert!(e.modality == Modality::Patch || e.id < v.size(), "{name}: {e:?}");
                 }

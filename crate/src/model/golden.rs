@@ -40,7 +40,7 @@ impl Golden {
                 },
                 id,
                 local_position,
-                loss: false,
+                target: None,
             })
             .collect();
         let patches =

@@ -335,6 +335,16 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_model_reproduces_its_golden_logits() {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/gatito-s"));
+        let (model, vocabulary) = ModelFiles::read(dir).unwrap().load(&Device::Cpu).unwrap();
+        assert_eq!(model.config.text_vocab, vocabulary.text.size() as usize);
+        let golden = std::fs::read(dir.join("golden.safetensors")).unwrap();
+        let diff = Golden::from_bytes(&golden, model.config.text_vocab).unwrap().max_abs_diff(&model).unwrap();
+        assert!(diff <= TOLERANCE, "max abs diff {diff}");
+    }
+
+    #[test]
     fn feeding_one_element_at_a_time_matches_one_pass() {
         let (model, vocabulary) = tiny();
         let seq = frames(&vocabulary, 2);
@@ -417,7 +427,7 @@ mod tests {
         let long = frames(&vocabulary, 5);
         assert!(matches!(model.forward(&long, &mut cache), Err(ModelError::Input(_))));
         let bad = Sequence::from_parts(
-            vec![Element { modality: Modality::Text, id: 99_999, local_position: 0, loss: false }],
+            vec![Element { modality: Modality::Text, id: 99_999, local_position: 0, target: None }],
             vec![],
         );
         assert!(matches!(model.forward(&bad, &mut cache), Err(ModelError::Input(_))));

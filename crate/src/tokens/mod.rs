@@ -30,9 +30,12 @@ pub enum TokenError {
     Value(#[from] values::ValueError),
     #[error(transparent)]
     Image(#[from] image::ImageError),
+    #[error("the action taken has {taken} values, the expert's {expert}: they must match")]
+    ActionMismatch { taken: usize, expert: usize },
 }
 
 /// The whole vocabulary: text from the tokenizer, then the value bins.
+#[derive(Clone)]
 pub struct Vocabulary {
     pub text: TextTokenizer,
 }

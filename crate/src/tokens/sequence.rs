@@ -35,7 +35,11 @@ pub struct Element {
     /// A token id in `0..vocabulary.size()`, or for a patch its index in [`Sequence::patches`].
     pub id: u32,
     pub local_position: u32,
-    pub loss: bool,
+    /// Where the element is a training target (text to say, actions to take): the id the
+    /// model should predict here. That is the element's own id, except for an action taken
+    /// off the expert's course, which the sequence shows as taken and labels with the
+    /// expert's choice (see `data::episodes` on DART noise).
+    pub target: Option<u32>,
 }
 
 /// A patch ready for the embedding: its pixels and its chosen row and column bins.
@@ -106,21 +110,22 @@ impl<'a> SequenceBuilder<'a> {
         self.local = 0;
     }
 
-    fn push(&mut self, modality: Modality, id: u32, loss: bool) {
+    fn push(&mut self, modality: Modality, id: u32, target: Option<u32>) {
         let local_position = match modality {
             Modality::Separator | Modality::Action => ACTION_POSITION,
             _ => self.local.min(ACTION_POSITION - 1),
         };
         self.local += 1;
-        self.sequence.elements.push(Element { modality, id, local_position, loss });
+        self.sequence.elements.push(Element { modality, id, local_position, target });
     }
 
     fn push_text(&mut self, text: &str, target: bool) -> Result<(), TokenError> {
         for id in self.vocabulary.text.encode(text)? {
-            self.push(Modality::Text, id, target);
+            self.push(Modality::Text, id, target.then_some(id));
         }
         if target {
-            self.push(Modality::Text, self.vocabulary.text.end_of_text(), true);
+            let end = self.vocabulary.text.end_of_text();
+            self.push(Modality::Text, end, Some(end));
         }
         Ok(())
     }
@@ -137,15 +142,14 @@ impl<'a> SequenceBuilder<'a> {
             let index = self.sequence.patches.len() as u32;
             let (row, col) = (row.pick(&mut self.positions), col.pick(&mut self.positions));
             self.sequence.patches.push(PatchInput { pixels, row, col });
-            self.push(Modality::Patch, index, false);
+            self.push(Modality::Patch, index, None);
         }
     }
 
-    fn push_values(&mut self, kind: ValueKind, bins: &[u32], modality: Modality) {
-        let loss = modality == Modality::Action;
+    fn push_observed_values(&mut self, bins: &[u32]) {
         for &bin in bins {
-            debug_assert!(bin < VALUE_BINS && (kind == ValueKind::Action || !loss));
-            self.push(modality, self.vocabulary.value(bin), loss);
+            debug_assert!(bin < VALUE_BINS);
+            self.push(Modality::Value, self.vocabulary.value(bin), None);
         }
     }
 
@@ -159,25 +163,34 @@ impl<'a> SequenceBuilder<'a> {
         if let Some(image) = &observation.image {
             self.push_image(image);
         }
-        let continuous = values::bins(ValueKind::Observation, &observation.continuous)?;
-        self.push_values(ValueKind::Observation, &continuous, Modality::Value);
-        let discrete = values::discrete_bins(&observation.discrete)?;
-        self.push_values(ValueKind::Observation, &discrete, Modality::Value);
-        self.push(Modality::Separator, self.vocabulary.text.separator(), false);
+        self.push_observed_values(&values::bins(ValueKind::Observation, &observation.continuous)?);
+        self.push_observed_values(&values::discrete_bins(&observation.discrete)?);
+        self.push(Modality::Separator, self.vocabulary.text.separator(), None);
         Ok(())
     }
 
-    /// The action that ends the current timestep.
+    /// The action that ends the current timestep, as a target.
     pub fn action(&mut self, action: &Action) -> Result<(), TokenError> {
-        let bins = match action {
-            Action::Discrete(xs) => values::discrete_bins(&xs.iter().map(|&x| i64::from(x)).collect::<Vec<_>>())?,
-            Action::Continuous(xs) => values::bins(ValueKind::Action, xs)?,
-        };
-        self.push_values(ValueKind::Action, &bins, Modality::Action);
+        self.relabelled_action(action, action)
+    }
+
+    /// The action `taken`, labelled with the one the `expert` chose: the sequence shows what
+    /// happened, as it will when the model acts, and the loss teaches the expert's choice.
+    pub fn relabelled_action(&mut self, taken: &Action, expert: &Action) -> Result<(), TokenError> {
+        let (taken, expert) = (action_bins(taken)?, action_bins(expert)?);
+        if taken.len() != expert.len() {
+            return Err(TokenError::ActionMismatch { taken: taken.len(), expert: expert.len() });
+        }
+        for (taken, expert) in taken.into_iter().zip(expert) {
+            debug_assert!(taken < VALUE_BINS && expert < VALUE_BINS);
+            self.push(Modality::Action, self.vocabulary.value(taken), Some(self.vocabulary.value(expert)));
+        }
         Ok(())
     }
 
     /// A whole timestep: `[observations] | [action]`.
+    ///
+    /// (See [`SequenceBuilder::relabelled_action`] for one whose action went off course.)
     pub fn timestep(&mut self, observation: &Observation, action: &Action) -> Result<(), TokenError> {
         self.observation(observation)?;
         self.action(action)
@@ -269,6 +282,14 @@ impl Sequence {
     }
 }
 
+/// An action's value bins: discrete values as they are, continuous ones binned without companding.
+fn action_bins(action: &Action) -> Result<Vec<u32>, values::ValueError> {
+    match action {
+        Action::Discrete(xs) => values::discrete_bins(&xs.iter().map(|&x| i64::from(x)).collect::<Vec<_>>()),
+        Action::Continuous(xs) => values::bins(ValueKind::Action, xs),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,19 +314,24 @@ mod tests {
         assert!(s.elements[..16].iter().enumerate().all(|(i, e)| e.modality == Modality::Patch
             && e.id == i as u32
             && e.local_position == i as u32
-            && !e.loss));
+            && e.target.is_none()));
         assert_eq!(
             s.elements[16],
             Element {
                 modality: Modality::Separator,
                 id: v.text.separator(),
                 local_position: ACTION_POSITION,
-                loss: false
+                target: None
             }
         );
         assert_eq!(
             s.elements[17],
-            Element { modality: Modality::Action, id: v.value(3), local_position: ACTION_POSITION, loss: true }
+            Element {
+                modality: Modality::Action,
+                id: v.value(3),
+                local_position: ACTION_POSITION,
+                target: Some(v.value(3))
+            }
         );
         assert_eq!((s.patches[5].row, s.patches[5].col), (48, 48));
     }
@@ -342,7 +368,7 @@ mod tests {
         let t = v.text.size();
         assert_eq!(ids, vec![t + 512, t + 744, t + 7, v.text.separator(), t, t + 1023]);
         assert_eq!(s.elements[n + 18].local_position, n as u32 + 18);
-        let losses: Vec<bool> = s.elements.iter().map(|e| e.loss).collect();
+        let losses: Vec<bool> = s.elements.iter().map(|e| e.target.is_some()).collect();
         assert_eq!(losses.iter().filter(|&&l| l).count(), 2, "only the two actions carry loss");
     }
 
@@ -356,8 +382,8 @@ mod tests {
         let q = v.text.encode("what colour is the ball?").unwrap().len();
         let a = v.text.encode("red.").unwrap().len();
         assert_eq!(s.len(), 16 + q + a + 1);
-        assert!(s.elements[..16 + q].iter().all(|e| !e.loss));
-        assert!(s.elements[16 + q..].iter().all(|e| e.loss && e.modality == Modality::Text));
+        assert!(s.elements[..16 + q].iter().all(|e| e.target.is_none()));
+        assert!(s.elements[16 + q..].iter().all(|e| e.target.is_some() && e.modality == Modality::Text));
         assert_eq!(s.elements.last().unwrap().id, v.text.end_of_text());
     }
 

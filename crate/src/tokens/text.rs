@@ -28,6 +28,7 @@ pub enum TextError {
     NotText { id: u32, size: u32 },
 }
 
+#[derive(Clone)]
 pub struct TextTokenizer {
     inner: Tokenizer,
     size: u32,

@@ -4,16 +4,19 @@
 //! readable message, never as panics.
 //!
 //! - [`tokens`]: the tokenizer as the page uses it: text, values, images and sentences.
-//! - [`session`]: a world played live: stepped by its expert, random play or a person, pushed, drawn.
+//! - [`model`]: the trained model: captions and answers, and the agents that play the live worlds.
+//! - [`session`]: a world played live: stepped by the model, its expert, random play or a person, pushed, drawn.
 //! - [`catalog`]: what the page offers: the worlds and their reference scores, missions, sample scenes.
 //! - [`report`]: how a sequence is shown: every element with what it stands for.
 
 pub mod catalog;
+pub mod model;
 pub mod report;
 pub mod session;
 pub mod tokens;
 
 pub use catalog::{example_missions, reference_scores, sample_scene, summarize, worlds};
+pub use model::Model;
 pub use session::Session;
 pub use tokens::Tokens;
 

@@ -168,7 +168,7 @@ fn describe(
                 modality: e.modality,
                 id: e.id,
                 position: e.local_position,
-                loss: e.loss,
+                loss: e.target.is_some(),
                 label,
                 value,
                 patch,

@@ -1,14 +1,12 @@
-//! A world played live in the page: stepped by its expert, by random play or by a person,
-//! pushed by the visitor, drawn, and shown as tokens.
-//!
-//! The model is not an actor here yet: once it ships, it chooses an action from the
-//! timestep's tokens and the page hands that action in as a `chosen` one, exactly as a
-//! person's key press is handed in.
+//! A world played live in the page: stepped by the model, its expert, random play or a
+//! person, pushed by the visitor, drawn, and shown as tokens.
 
 use super::catalog::{MissionInfo, find_world, read_mission};
+use super::model::Model;
 use super::report::{self, Source, ValueToken};
 use super::tokens::{Tokens, sequence_to_js};
 use super::{attach, to_js};
+use crate::agent::{Agent, Decision};
 use crate::envs::grid::{Grid, MissionSet};
 use crate::envs::rollout::{random_action, random_policy_rng};
 use crate::envs::{ActionSpec, World, WorldSpec};
@@ -28,12 +26,13 @@ enum Actor {
 }
 
 /// How the actor picked the action, for the page to draw: the expert and a person put all
-/// the probability on one action, random play spreads it evenly.
+/// the probability on one action, random play spreads it evenly, the model decodes it.
 #[derive(Clone, Copy, Serialize)]
 #[serde(rename_all = "snake_case")]
 enum Choice {
     OneHot,
     Uniform,
+    Model,
 }
 
 #[derive(Serialize)]
@@ -47,6 +46,9 @@ struct ActionReport {
     /// For discrete actions, the probability the actor gave each one.
     #[serde(skip_serializing_if = "Option::is_none")]
     probabilities: Option<Vec<f32>>,
+    /// For the model's continuous actions, the probability it gave each chosen bin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<Vec<f32>>,
 }
 
 #[derive(Serialize)]
@@ -80,6 +82,8 @@ pub struct Session {
     last: Option<(Observation, Action)>,
     /// The typed mission, for a grid room furnished for one.
     mission: Option<MissionInfo>,
+    /// The model's context for this episode, made at its first step.
+    agent: Option<Agent>,
 }
 
 #[wasm_bindgen]
@@ -137,12 +141,25 @@ impl Session {
                 )));
             }
         };
-        let report = self.report_action(&action, choice)?;
+        let report = self.report_action(&action, choice, None)?;
+        self.take(self.world.observe(), action, report)
+    }
+
+    /// Takes one step with the model's action: it sees this episode's observations since it
+    /// took over, and decodes the action token by token.
+    #[wasm_bindgen(js_name = stepModel)]
+    pub fn step_model(&mut self, model: &Model) -> Result<JsValue, JsError> {
+        if self.done() {
+            return Err(JsError::new("this episode is over; start a new one"));
+        }
+        let agent = match self.agent.take() {
+            Some(agent) if model.runs(&agent) => self.agent.insert(agent),
+            _ => self.agent.insert(model.agent(u64::from(self.seed))),
+        };
         let observation = self.world.observe();
-        let reward = self.world.step(&action);
-        self.steps += 1;
-        self.last = Some((observation, action));
-        to_js(&StepReport { step: self.steps, reward, score: self.world.score(), done: self.done(), action: report })
+        let decision = agent.act(&observation, &self.spec.action)?;
+        let report = self.report_action(&decision.action, Choice::Model, Some(&decision))?;
+        self.take(observation, decision.action, report)
     }
 
     /// A visitor's push (see `World::push`): `x` to the right, `y` up, each in [-1, 1].
@@ -173,16 +190,31 @@ impl Session {
     fn of(world: Box<dyn World>, seed: u32, mission: Option<MissionInfo>) -> Session {
         let spec = world.spec();
         let rng = random_policy_rng(u64::from(seed));
-        Session { world, spec, seed, rng, steps: 0, last: None, mission }
+        Session { world, spec, seed, rng, steps: 0, last: None, mission, agent: None }
     }
 
-    fn report_action(&self, action: &Action, choice: Choice) -> Result<ActionReport, JsError> {
-        let (label, values, probabilities) = match (action, &self.spec.action) {
+    /// Steps the world with `action`, taken after seeing `observation`, and reports the step.
+    fn take(&mut self, observation: Observation, action: Action, report: ActionReport) -> Result<JsValue, JsError> {
+        let reward = self.world.step(&action);
+        self.steps += 1;
+        self.last = Some((observation, action));
+        to_js(&StepReport { step: self.steps, reward, score: self.world.score(), done: self.done(), action: report })
+    }
+
+    /// `decision` is the model's, when the model chose.
+    fn report_action(
+        &self,
+        action: &Action,
+        choice: Choice,
+        decision: Option<&Decision>,
+    ) -> Result<ActionReport, JsError> {
+        let (label, values, probabilities): (_, Vec<ValueToken>, _) = match (action, &self.spec.action) {
             (Action::Discrete(xs), ActionSpec::Discrete { labels }) => {
                 let index = xs.first().copied().unwrap_or(0) as usize;
-                let probabilities = match choice {
-                    Choice::OneHot => (0..labels.len()).map(|i| if i == index { 1.0 } else { 0.0 }).collect(),
-                    Choice::Uniform => vec![1.0 / labels.len() as f32; labels.len()],
+                let probabilities = match (choice, decision) {
+                    (Choice::Model, Some(d)) => d.distributions.first().cloned().unwrap_or_default(),
+                    (Choice::Uniform, _) => vec![1.0 / labels.len() as f32; labels.len()],
+                    _ => (0..labels.len()).map(|i| if i == index { 1.0 } else { 0.0 }).collect(),
                 };
                 let values =
                     xs.iter().map(|&x| ValueToken::of(Source::Discrete, x as f32, 0)).collect::<Result<_, _>>()?;
@@ -200,7 +232,11 @@ impl Session {
                 return Err(JsError::new(&format!("{} takes continuous actions", self.spec.name)));
             }
         };
-        Ok(ActionReport { label, values, choice, probabilities })
+        // Each continuous value is one action token; its bin indexes that token's distribution.
+        let confidence = decision.filter(|_| probabilities.is_none()).map(|d| {
+            values.iter().zip(&d.distributions).map(|(v, p)| p.get(v.bin as usize).copied().unwrap_or(0.0)).collect()
+        });
+        Ok(ActionReport { label, values, choice, probabilities, confidence })
     }
 }
 

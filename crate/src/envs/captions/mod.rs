@@ -86,10 +86,10 @@ mod tests {
         let target = v.text.encode("a handwritten digit seven.").unwrap().len();
         assert_eq!(c.len(), 16 + target + 1, "16 patches (28x28 is upscaled), the caption, end-of-text");
         assert!(c.elements[..16].iter().all(|e| e.modality == Modality::Patch));
-        assert!(c.elements[16..].iter().all(|e| e.loss));
+        assert!(c.elements[16..].iter().all(|e| e.target.is_some()));
         let context = v.text.encode("which digit is this?").unwrap().len();
-        assert!(q.elements[16..16 + context].iter().all(|e| e.modality == Modality::Text && !e.loss));
-        assert!(q.elements[16 + context..].iter().all(|e| e.loss));
+        assert!(q.elements[16..16 + context].iter().all(|e| e.modality == Modality::Text && e.target.is_none()));
+        assert!(q.elements[16 + context..].iter().all(|e| e.target.is_some()));
         assert_eq!(
             v.text.decode(&q.elements[16 + context..].iter().map(|e| e.id).collect::<Vec<_>>()).unwrap(),
             "seven."
