@@ -44,7 +44,7 @@ enum Command {
     Ask(model::AskArgs),
     /// Score the model on held-out episodes, missions and test splits, beside the expert and random play.
     Eval(eval::EvalArgs),
-    /// Time the model on this machine's CPU: prefill, decode, agent steps, captions.
+    /// Time the model on this machine (CPU or GPU): prefill, decode, agent steps, captions.
     Bench(bench::BenchArgs),
     /// Check that the model reproduces its golden logits (exported by the training recipe).
     Verify(model::VerifyArgs),
