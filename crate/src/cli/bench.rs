@@ -3,7 +3,7 @@
 //! their numbers compare. Benchmarks, not tests: targets live in the README beside the
 //! numbers this prints.
 
-use super::{Result, print};
+use super::{Backend, Result, print};
 use crate::agent::MAX_TEXT_TOKENS;
 use crate::engine::{self, Constraint, Gpu, GpuCache, GpuModel};
 use crate::model::generate::{Sampling, probabilities};
@@ -17,14 +17,6 @@ use pollster::block_on;
 use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Backend {
-    /// candle on the CPU.
-    Cpu,
-    /// The WGSL engine on Vulkan (lavapipe emulates a GPU on the CPU where there is none).
-    Gpu,
-}
 
 #[derive(clap::Args)]
 pub struct BenchArgs {

@@ -29,9 +29,11 @@ impl Gpu {
         let adapter = instance.request_adapter(&options).await.map_err(|e| EngineError::NoAdapter(e.to_string()))?;
         // WebGPU's default limits, but as large a buffer as the adapter allows (the logits scratch grows with the vocabulary).
         let offered = adapter.limits();
-        let mut required_limits = wgpu::Limits::default();
-        required_limits.max_storage_buffer_binding_size = offered.max_storage_buffer_binding_size;
-        required_limits.max_buffer_size = offered.max_buffer_size;
+        let required_limits = wgpu::Limits {
+            max_storage_buffer_binding_size: offered.max_storage_buffer_binding_size,
+            max_buffer_size: offered.max_buffer_size,
+            ..Default::default()
+        };
         let descriptor = wgpu::DeviceDescriptor { label: Some("gatito"), required_limits, ..Default::default() };
         let (device, queue) =
             adapter.request_device(&descriptor).await.map_err(|e| EngineError::Device(e.to_string()))?;

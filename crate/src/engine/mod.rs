@@ -30,6 +30,10 @@ pub use model::{Choice, Constraint, GpuModel};
 use crate::model::ModelError;
 use thiserror::Error;
 
+/// The largest absolute logit difference allowed between the GPU and PyTorch or candle:
+/// f32 both, summed in other orders.
+pub const TOLERANCE: f32 = 1e-3;
+
 /// Everything but `Model` means the GPU cannot be used: fall back to the CPU.
 #[derive(Debug, Error)]
 pub enum EngineError {

@@ -10,7 +10,7 @@
 
 use super::cache::{CacheLayer, GpuCache, Window};
 use super::device::Gpu;
-use super::gpu::{self, Epilogue, Kernels, MATVEC_ROWS, Rows};
+use super::gpu::{self, Epilogue, Kernels, Rows};
 use super::weights::Checkpoint;
 use super::{EngineError, Result};
 use crate::model::generate::Sampling;
@@ -182,7 +182,11 @@ impl Builder<'_> {
             [outputs, inputs] => (*outputs, *inputs),
             other => return Err(ModelError::Weights(format!("{name} has shape {other:?}, not a matrix")).into()),
         };
-        let weight = self.tensor(&name)?;
+        // Transposed to [inputs, outputs] (see linear.wgsl).
+        let matrix = self.checkpoint.get(&name)?;
+        let transposed: Vec<f32> =
+            (0..inputs * outputs).map(|i| matrix[(i % outputs) * inputs + i / outputs]).collect();
+        let weight = self.init(&name, &f32_bytes(&transposed), BufferUsages::STORAGE);
         let bias = match self.checkpoint.dims(&format!("{prefix}.bias")) {
             Ok(_) => self.tensor(&format!("{prefix}.bias"))?,
             Err(_) => match self.zeros.clone() {
@@ -214,7 +218,7 @@ impl GpuModel {
         }
         let largest = (config.context * config.vocab().max(PATCH_LEN)).max(config.vocab() * config.d_model) * 4;
         let limit = gpu.device.limits().max_storage_buffer_binding_size;
-        if largest as u64 > u64::from(limit) {
+        if largest as u64 > limit {
             return Err(EngineError::OutOfMemory(format!(
                 "a {largest}-byte buffer exceeds this GPU's storage binding limit of {limit} bytes"
             )));
@@ -572,14 +576,10 @@ impl Recorder<'_> {
         self.pass.dispatch_workgroups(x, y, 1);
     }
 
-    /// A linear layer over `rows` rows: matrix-vector products when decoding, tiles when prefilling.
+    /// A linear layer over `rows` rows.
     fn linear(&mut self, step: &LinearStep, rows: u32) {
-        let (linear, e) = (&self.kernels.linear, step.epilogue as usize);
-        if rows <= MATVEC_ROWS {
-            self.run(&linear.matvec[e], &step.group, step.outputs.div_ceil(8), rows);
-        } else {
-            self.run(&linear.matmul[e], &step.group, step.outputs.div_ceil(16), rows.div_ceil(16));
-        }
+        let pipeline = &self.kernels.linear.pipelines[step.epilogue as usize];
+        self.run(pipeline, &step.group, step.outputs.div_ceil(64), rows);
     }
 }
 

@@ -18,8 +18,6 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 const TINY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny");
-/// The GPU computes in a different order than candle; both are f32.
-const TOLERANCE: f32 = 1e-3;
 
 /// One device for all tests; `None` (with the reason printed) where no adapter exists.
 fn gpu() -> Option<Gpu> {
@@ -81,8 +79,7 @@ fn the_gpu_reproduces_the_golden_logits() {
     let (cpu, model, _) = tiny(&gpu);
     let golden = Golden::from_bytes(&read("golden.safetensors"), cpu.config.text_vocab).unwrap();
     let logits = block_on(model.forward(&golden.sequence, &mut block_on(model.new_cache()).unwrap())).unwrap();
-    assert_eq!(logits.len(), golden.logits.len());
-    let worst = logits.iter().zip(&golden.logits).map(|(a, b)| max_diff(a, b)).fold(0.0, f32::max);
+    let worst = golden.max_abs_diff_of(&logits).unwrap();
     eprintln!("golden: {} rows, max abs diff {worst:e}", logits.len());
     assert!(worst <= TOLERANCE, "max abs diff {worst}");
 }
@@ -317,4 +314,26 @@ fn broken_weights_and_shapes_are_errors_that_name_the_problem() {
     assert!(load(deeper, &weights).contains("lacks blocks.2"));
     let long = Config { context: 4096, ..config };
     assert!(load(long, &weights).contains("context"));
+}
+
+#[test]
+fn a_lost_device_is_an_error_the_caller_can_fall_back_from() {
+    if gpu().is_none() {
+        return;
+    }
+    // A device of its own: losing it must not disturb the other tests.
+    let gpu = block_on(Gpu::open()).unwrap();
+    let model = block_on(GpuModel::load(
+        &gpu,
+        serde_json::from_slice(&read("config.json")).unwrap(),
+        &read("model.safetensors"),
+    ))
+    .unwrap();
+    let mut cache = block_on(model.new_cache()).unwrap();
+    let seq = episode(&tiny_vocabulary(), 1);
+    assert!(block_on(model.forward_last(&seq, &mut cache)).is_ok());
+    gpu.device.destroy();
+    let error = block_on(model.forward_last(&seq, &mut cache)).unwrap_err();
+    assert!(matches!(error, EngineError::DeviceLost(_)), "{error}");
+    assert!(matches!(block_on(model.new_cache()), Err(EngineError::DeviceLost(_))));
 }

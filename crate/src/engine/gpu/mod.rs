@@ -3,7 +3,7 @@
 //! Each kernel is one `.wgsl` file that names its bindings at the top; `common.wgsl`
 //! (the per-call and per-model uniforms, GELU) and, where a kernel reduces across a
 //! workgroup, `reduce.wgsl` are prepended. Bind group layouts are explicit, so one
-//! layout serves every variant of a kernel (the linear layer's six pipelines).
+//! layout serves every variant of a kernel (the linear layer's three epilogues).
 
 use wgpu::{BindGroupLayout, ComputePipeline, Device};
 
@@ -48,12 +48,8 @@ pub(crate) enum Rows {
 pub(crate) struct Linear {
     pub layout: BindGroupLayout,
     /// Indexed by [`Epilogue`].
-    pub matvec: [ComputePipeline; 3],
-    pub matmul: [ComputePipeline; 3],
+    pub pipelines: [ComputePipeline; 3],
 }
-
-/// Rows up to which the linear layer runs as matrix-vector products.
-pub(crate) const MATVEC_ROWS: u32 = 4;
 
 pub(crate) struct Kernels {
     pub embed: Kernel,
@@ -89,12 +85,10 @@ impl Kernels {
 
         let linear_layout = layout(device, "linear", &io);
         let linear_module = module(device, "linear", wgsl!("linear.wgsl"));
-        let variants = |entry: &str| {
-            [Epilogue::Store, Epilogue::Gelu, Epilogue::Accumulate].map(|e| {
-                let constants = [("EPILOGUE", e as u32 as f64)];
-                pipeline(device, entry, &linear_layout, &linear_module, entry, &constants)
-            })
-        };
+        let linear_pipelines = [Epilogue::Store, Epilogue::Gelu, Epilogue::Accumulate].map(|e| {
+            let constants = [("EPILOGUE", e as u32 as f64)];
+            pipeline(device, "linear", &linear_layout, &linear_module, "main", &constants)
+        });
 
         Kernels {
             embed: kernel("embed", wgsl!("embed.wgsl"), &io),
@@ -108,7 +102,7 @@ impl Kernels {
                 &[Uniform, Uniform, Read, Read, Read, Read, Write],
             ),
             layer_norm: kernel("layer_norm", wgsl!("reduce.wgsl", "layer_norm.wgsl"), &io),
-            linear: Linear { matvec: variants("matvec"), matmul: variants("matmul"), layout: linear_layout },
+            linear: Linear { layout: linear_layout, pipelines: linear_pipelines },
             kv_store: kernel("kv_store", wgsl!("kv_store.wgsl"), &[Uniform, Uniform, Read, Write, Write]),
             attention: kernel(
                 "attention",
