@@ -286,3 +286,29 @@ fn every_world_steps_in_the_browser() {
         assert_eq!(play(world.as_mut()).0, score, "{name} must replay exactly from its seed");
     }
 }
+
+/// The GPU engine on WebGPU (SwiftShader in CI) reproduces the tiny model's golden
+/// logits, as it does natively on Vulkan.
+#[wasm_bindgen_test]
+async fn the_gpu_engine_reproduces_the_golden_logits_on_webgpu() {
+    use gatito::engine::{Gpu, GpuModel};
+    use gatito::model::Config;
+    use gatito::model::golden::Golden;
+
+    const CONFIG: &[u8] = include_bytes!("fixtures/tiny/config.json");
+    const WEIGHTS: &[u8] = include_bytes!("fixtures/tiny/model.safetensors");
+    const GOLDEN: &[u8] = include_bytes!("fixtures/tiny/golden.safetensors");
+    let config: Config = serde_json::from_slice(CONFIG).unwrap();
+    let golden = Golden::from_bytes(GOLDEN, config.text_vocab).unwrap();
+    let gpu = Gpu::open().await.expect("a WebGPU adapter (Chromium needs --enable-unsafe-webgpu here)");
+    let model = GpuModel::load(&gpu, config, WEIGHTS).await.unwrap();
+    let mut cache = model.new_cache().await.unwrap();
+    let logits = model.forward(&golden.sequence, &mut cache).await.unwrap();
+    assert_eq!(logits.len(), golden.logits.len());
+    let worst = logits
+        .iter()
+        .zip(&golden.logits)
+        .flat_map(|(ours, theirs)| ours.iter().zip(theirs).map(|(a, b)| (a - b).abs()))
+        .fold(0f32, f32::max);
+    assert!(worst <= 1e-3, "max abs diff {worst} on {}", gpu.adapter());
+}

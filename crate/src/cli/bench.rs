@@ -1,14 +1,20 @@
-//! `gatito bench`: how fast the model runs natively on the CPU. Benchmarks, not tests:
-//! targets live in the README beside the numbers this prints.
+//! `gatito bench`: how fast the model runs natively, on the CPU (candle) or on the GPU
+//! (the WGSL engine on Vulkan). Both backends do the same work through [`Runner`], so
+//! their numbers compare. Benchmarks, not tests: targets live in the README beside the
+//! numbers this prints.
 
-use super::model::{SamplingArgs, agent};
-use super::{Result, print};
-use crate::envs::ActionSpec;
-use crate::model::{Gatito, ModelFiles};
+use super::{Backend, Result, print};
+use crate::agent::MAX_TEXT_TOKENS;
+use crate::engine::{self, Constraint, Gpu, GpuCache, GpuModel};
+use crate::model::generate::{Sampling, probabilities};
+use crate::model::{Cache, Config, Gatito, argmax};
 use crate::tokens::image::PositionMode;
-use crate::tokens::{Action, Observation, Sequence, SequenceBuilder, Vocabulary};
+use crate::tokens::sequence::{ACTION_POSITION, Part};
+use crate::tokens::{Action, Element, Modality, Observation, Sequence, SequenceBuilder, TextTokenizer, Vocabulary};
 use candle_core::Device;
 use image::RgbImage;
+use pollster::block_on;
+use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
 
@@ -17,6 +23,12 @@ pub struct BenchArgs {
     /// Agent steps to time.
     #[arg(long, default_value_t = 200)]
     steps: usize,
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    backend: Backend,
+    /// Time random weights of the shipped shape (d192, 4 layers, context 256) instead of
+    /// the folder's model.safetensors; the folder's tokenizer is still used.
+    #[arg(long)]
+    random: bool,
     #[arg(long)]
     json: bool,
 }
@@ -24,6 +36,7 @@ pub struct BenchArgs {
 #[derive(serde::Serialize)]
 struct Report {
     backend: &'static str,
+    adapter: String,
     parameters: usize,
     context: usize,
     prefill_tokens_per_s: f64,
@@ -31,8 +44,79 @@ struct Report {
     step_ms_p50: f64,
     step_ms_p95: f64,
     caption_ms: f64,
+    /// The process's resident high-water mark.
     peak_memory_mb: Option<f64>,
+    /// Buffers the GPU engine holds (weights, scratch, one cache); none on the CPU.
+    gpu_memory_mb: Option<f64>,
     model_download_mb: f64,
+}
+
+/// One backend behind the calls the agent makes.
+trait Runner {
+    fn context(&self) -> usize;
+    /// Starts over with an empty cache.
+    fn reset(&mut self) -> Result<()>;
+    /// Feeds `seq` and computes the last element's logits.
+    fn feed(&mut self, seq: &Sequence) -> Result<()>;
+    /// Feeds `seq` and greedily picks a token in `allowed` but not `excluded`, with the
+    /// probabilities over `allowed` that the page shows.
+    fn choose(&mut self, seq: &Sequence, allowed: Range<usize>, excluded: Option<usize>) -> Result<u32>;
+}
+
+struct Cpu {
+    model: Gatito,
+    cache: Cache,
+}
+
+impl Runner for Cpu {
+    fn context(&self) -> usize {
+        self.model.config.context
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.cache = self.model.new_cache();
+        Ok(())
+    }
+
+    fn feed(&mut self, seq: &Sequence) -> Result<()> {
+        self.model.forward_last(seq, &mut self.cache)?;
+        Ok(())
+    }
+
+    fn choose(&mut self, seq: &Sequence, allowed: Range<usize>, excluded: Option<usize>) -> Result<u32> {
+        let mut logits = self.model.forward_last(seq, &mut self.cache)?;
+        if let Some(e) = excluded {
+            logits[e] = f32::NEG_INFINITY;
+        }
+        std::hint::black_box(probabilities(&logits, allowed.clone(), 1.0));
+        Ok((allowed.start + argmax(&logits[allowed])) as u32)
+    }
+}
+
+struct OnGpu {
+    model: GpuModel,
+    cache: GpuCache,
+}
+
+impl Runner for OnGpu {
+    fn context(&self) -> usize {
+        self.model.config.context
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.cache.clear();
+        Ok(())
+    }
+
+    fn feed(&mut self, seq: &Sequence) -> Result<()> {
+        block_on(self.model.forward_last(seq, &mut self.cache))?;
+        Ok(())
+    }
+
+    fn choose(&mut self, seq: &Sequence, allowed: Range<usize>, excluded: Option<usize>) -> Result<u32> {
+        let constraint = Constraint { allowed, excluded, sampling: Sampling::Greedy, draw: 0.0 };
+        Ok(block_on(self.model.decide(seq, &mut self.cache, &constraint))?.token)
+    }
 }
 
 /// An Atari-like frame that changes every step, so nothing can be cached by accident.
@@ -67,62 +151,131 @@ fn peak_memory_mb() -> Option<f64> {
     Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
 }
 
-fn prefill_and_decode(model: &Gatito, seq: &Sequence) -> Result<(f64, f64)> {
+fn prefill_and_decode(runner: &mut dyn Runner, seq: &Sequence) -> Result<(f64, f64)> {
     let repeats = 5;
     let (_, prefill) = seconds(|| {
         for _ in 0..repeats {
-            model.forward(seq, &mut model.new_cache())?;
+            runner.reset()?;
+            runner.feed(seq)?;
         }
         Ok(())
     })?;
     // Decode the second half one element at a time, on top of the first half.
     let half = seq.len() / 2;
-    let mut cache = model.new_cache();
-    model.forward(&seq.slice_elements(0, half), &mut cache)?;
+    runner.reset()?;
+    runner.feed(&seq.slice_elements(0, half))?;
     let (_, decode) = seconds(|| {
         for i in half..seq.len() {
-            model.forward_last(&seq.slice_elements(i, i + 1), &mut cache)?;
+            runner.feed(&seq.slice_elements(i, i + 1))?;
         }
         Ok(())
     })?;
     Ok(((repeats * seq.len()) as f64 / prefill, (seq.len() - half) as f64 / decode))
 }
 
-pub fn bench(args: BenchArgs, dir: &Path) -> Result<()> {
-    let download: u64 = ["config.json", "model.safetensors", "tokenizer.json"]
-        .iter()
-        .filter_map(|name| std::fs::metadata(dir.join(name)).ok())
-        .map(|m| m.len())
-        .sum();
-    let (model, vocabulary) = ModelFiles::read(dir)?.load(&Device::Cpu)?;
-    let seq = episode(&vocabulary, model.config.context);
-    let (prefill, decode) = prefill_and_decode(&model, &seq)?;
-    let parameters = model.parameters();
-    let context = model.config.context;
-
-    let mut agent = agent(dir, &SamplingArgs::default())?;
-    let spec = ActionSpec::Discrete { labels: vec!["noop", "up", "down"] };
-    let mut steps = (0..args.steps.max(1))
-        .map(|t| Ok(seconds(|| Ok(agent.act(&frame(t), &spec)?))?.1 * 1e3))
+/// Agent steps as the agent takes them: the last action token and a 64x64 frame in
+/// (16 patches and the separator), one of three actions out; milliseconds, sorted.
+fn agent_steps(runner: &mut dyn Runner, vocabulary: &Vocabulary, steps: usize) -> Result<Vec<f64>> {
+    runner.reset()?;
+    let first = vocabulary.value(0) as usize;
+    let mut pending: Option<Element> = None;
+    let mut times = (0..steps.max(1))
+        .map(|t| {
+            let (_, s) = seconds(|| {
+                let mut builder = SequenceBuilder::new(vocabulary, PositionMode::Eval);
+                builder.observation(&frame(t))?;
+                let mut chunk = Sequence::from_parts(pending.take().into_iter().collect(), vec![]);
+                chunk.append(&builder.finish());
+                let id = runner.choose(&chunk, first..first + 3, None)?;
+                pending =
+                    Some(Element { modality: Modality::Action, id, local_position: ACTION_POSITION, loss: false });
+                Ok(())
+            })?;
+            Ok(s * 1e3)
+        })
         .collect::<Result<Vec<f64>>>()?;
-    steps.sort_by(f64::total_cmp);
+    times.sort_by(f64::total_cmp);
+    Ok(times)
+}
+
+/// A greedy caption of one frame, as the agent describes an image.
+fn caption(runner: &mut dyn Runner, vocabulary: &Vocabulary) -> Result<f64> {
     let picture = frame(0).image.expect("a frame");
-    let (_, caption) = seconds(|| Ok(agent.describe(&picture, None, |_| {})?))?;
+    let text = &vocabulary.text;
+    let (_, s) = seconds(|| {
+        let mut builder = SequenceBuilder::new(vocabulary, PositionMode::Eval);
+        builder.sentence(&[Part::Image(&picture)])?;
+        let prompt = builder.finish();
+        runner.reset()?;
+        let mut chunk = prompt.clone();
+        for position in prompt.len()..prompt.len() + MAX_TEXT_TOKENS {
+            let id = runner.choose(&chunk, 0..text.size() as usize, Some(text.separator() as usize))?;
+            if id == text.end_of_text() {
+                break;
+            }
+            let local_position = (position as u32).min(ACTION_POSITION - 1);
+            chunk = Sequence::from_parts(
+                vec![Element { modality: Modality::Text, id, local_position, loss: false }],
+                vec![],
+            );
+        }
+        Ok(())
+    })?;
+    Ok(s * 1e3)
+}
+
+pub fn bench(args: BenchArgs, dir: &Path) -> Result<()> {
+    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()));
+    let tokenizer = read("tokenizer.json")?;
+    let vocabulary = Vocabulary::new(TextTokenizer::from_bytes(&tokenizer)?);
+    let (config, weights) = if args.random {
+        let config = engine::weights::shipped_shape(vocabulary.text.size() as usize);
+        let weights = engine::weights::random(&config, 0)?;
+        (config, weights)
+    } else {
+        let config: Config = serde_json::from_slice(&read("config.json")?)?;
+        (config, read("model.safetensors")?)
+    };
+    let download = (tokenizer.len() + weights.len()) as f64 / 1e6;
+
+    let (mut runner, backend, adapter, parameters, gpu_memory): (Box<dyn Runner>, _, _, _, _) = match args.backend {
+        Backend::Cpu => {
+            let model = Gatito::load(config, weights, &Device::Cpu)?;
+            let parameters = model.parameters();
+            let cache = model.new_cache();
+            (Box::new(Cpu { model, cache }), "cpu (candle, native)", "cpu".to_string(), parameters, None)
+        }
+        Backend::Gpu => {
+            let gpu = block_on(Gpu::open())?;
+            let model = block_on(GpuModel::load(&gpu, config, &weights))?;
+            let cache = block_on(model.new_cache())?;
+            let memory = (model.memory_bytes() + cache.memory_bytes()) as f64 / 1e6;
+            let (adapter, parameters) = (model.adapter().to_string(), model.parameters());
+            (Box::new(OnGpu { model, cache }), "gpu (wgsl engine, native)", adapter, parameters, Some(memory))
+        }
+    };
+    let context = runner.context();
+    let seq = episode(&vocabulary, context);
+    let (prefill, decode) = prefill_and_decode(runner.as_mut(), &seq)?;
+    let steps = agent_steps(runner.as_mut(), &vocabulary, args.steps)?;
+    let caption = caption(runner.as_mut(), &vocabulary)?;
 
     let report = Report {
-        backend: "cpu (candle, native)",
+        backend,
+        adapter,
         parameters,
         context,
         prefill_tokens_per_s: prefill,
         decode_tokens_per_s: decode,
         step_ms_p50: percentile(&steps, 0.5),
         step_ms_p95: percentile(&steps, 0.95),
-        caption_ms: caption * 1e3,
+        caption_ms: caption,
         peak_memory_mb: peak_memory_mb(),
-        model_download_mb: download as f64 / 1e6,
+        gpu_memory_mb: gpu_memory,
+        model_download_mb: download,
     };
     print(&report, args.json, |r| {
-        println!("{} | {} parameters, context {}", r.backend, r.parameters, r.context);
+        println!("{} on {} | {} parameters, context {}", r.backend, r.adapter, r.parameters, r.context);
         println!("prefill        {:>9.0} tokens/s", r.prefill_tokens_per_s);
         println!("decode         {:>9.0} tokens/s", r.decode_tokens_per_s);
         println!(
@@ -132,6 +285,9 @@ pub fn bench(args: BenchArgs, dir: &Path) -> Result<()> {
         println!("caption        {:>9.1} ms", r.caption_ms);
         if let Some(mb) = r.peak_memory_mb {
             println!("peak memory    {mb:>9.0} MB");
+        }
+        if let Some(mb) = r.gpu_memory_mb {
+            println!("GPU buffers    {mb:>9.1} MB");
         }
         println!("model download {:>9.1} MB", r.model_download_mb);
     })

@@ -44,9 +44,9 @@ enum Command {
     Ask(model::AskArgs),
     /// Score the model on held-out episodes, missions and test splits, beside the expert and random play.
     Eval(eval::EvalArgs),
-    /// Time the model on this machine's CPU: prefill, decode, agent steps, captions.
+    /// Time the model on this machine (CPU or GPU): prefill, decode, agent steps, captions.
     Bench(bench::BenchArgs),
-    /// Check that the model reproduces its golden logits (exported by the training recipe).
+    /// Check that the model reproduces its golden logits (exported by the training recipe), on the CPU or the GPU.
     Verify(model::VerifyArgs),
 }
 
@@ -79,6 +79,15 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Where the model runs.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Backend {
+    /// candle on the CPU.
+    Cpu,
+    /// The WGSL engine on Vulkan (lavapipe emulates a GPU on the CPU where there is none).
+    Gpu,
 }
 
 /// Errors end the program with one clear line; they never panic.

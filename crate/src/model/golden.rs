@@ -50,7 +50,19 @@ impl Golden {
 
     /// The largest absolute difference between the model's logits and the golden ones.
     pub fn max_abs_diff(&self, model: &Gatito) -> Result<f32> {
-        let logits = super::rows(&model.forward(&self.sequence, &mut model.new_cache())?)?;
+        self.max_abs_diff_of(&super::rows(&model.forward(&self.sequence, &mut model.new_cache())?)?)
+    }
+
+    /// The largest absolute difference between `logits` (one row per element, from any
+    /// backend) and the golden ones.
+    pub fn max_abs_diff_of(&self, logits: &[Vec<f32>]) -> Result<f32> {
+        if logits.len() != self.logits.len() {
+            return Err(ModelError::Input(format!(
+                "{} rows of logits for {} golden ones",
+                logits.len(),
+                self.logits.len()
+            )));
+        }
         let mut worst = 0f32;
         for (ours, theirs) in logits.iter().zip(&self.logits) {
             if ours.len() != theirs.len() {

@@ -229,7 +229,7 @@ impl Gatito {
 
     /// Feeds `seq` after what `cache` holds and returns the logits of every new element: [n, vocab].
     pub fn forward(&self, seq: &Sequence, cache: &mut Cache) -> Result<Tensor> {
-        self.check(seq)?;
+        check_sequence(&self.config, seq)?;
         let n = seq.len();
         let mut x = self.embed.forward(seq, &self.device)?;
         let past = cache.make_room(n)?;
@@ -247,28 +247,6 @@ impl Gatito {
         Ok(logits.get(logits.dim(0)? - 1)?.to_vec1()?)
     }
 
-    fn check(&self, seq: &Sequence) -> Result<()> {
-        if seq.is_empty() {
-            return Err(ModelError::Input("the sequence is empty".into()));
-        }
-        if seq.len() > self.config.context {
-            return Err(ModelError::Input(format!(
-                "{} elements exceed the context of {}",
-                seq.len(),
-                self.config.context
-            )));
-        }
-        let vocab = self.config.vocab() as u32;
-        if let Some(e) = seq
-            .elements
-            .iter()
-            .find(|e| if e.modality == Modality::Patch { e.id as usize >= seq.patches.len() } else { e.id >= vocab })
-        {
-            return Err(ModelError::Input(format!("element {e:?} is out of range")));
-        }
-        Ok(())
-    }
-
     /// ALiBi: [H, n, past + n] with -slope * distance to the past and -inf to the future.
     fn attention_bias(&self, past: usize, n: usize) -> candle_core::Result<Tensor> {
         let total = past + n;
@@ -283,6 +261,26 @@ impl Gatito {
         }
         Tensor::from_vec(bias, (self.slopes.len(), n, total), &self.device)
     }
+}
+
+/// The checks every backend makes before feeding `seq`: not empty, within the context,
+/// every token id in the vocabulary and every patch index in the sequence's patches.
+pub fn check_sequence(config: &Config, seq: &Sequence) -> Result<()> {
+    if seq.is_empty() {
+        return Err(ModelError::Input("the sequence is empty".into()));
+    }
+    if seq.len() > config.context {
+        return Err(ModelError::Input(format!("{} elements exceed the context of {}", seq.len(), config.context)));
+    }
+    let vocab = config.vocab() as u32;
+    if let Some(e) = seq
+        .elements
+        .iter()
+        .find(|e| if e.modality == Modality::Patch { e.id as usize >= seq.patches.len() } else { e.id >= vocab })
+    {
+        return Err(ModelError::Input(format!("element {e:?} is out of range")));
+    }
+    Ok(())
 }
 
 /// The logits as a plain vector per row, for tests and the golden check.

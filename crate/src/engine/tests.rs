@@ -1,0 +1,339 @@
+//! Parity with the candle model, natively on Vulkan (lavapipe where there is no GPU).
+//! Each test opens the adapter first and is skipped, saying why, only when there is none.
+
+use super::weights::{self, shipped_shape};
+use super::*;
+use crate::agent::{Agent, MAX_TEXT_TOKENS};
+use crate::envs::ActionSpec;
+use crate::model::generate::{Sampling, probabilities};
+use crate::model::golden::Golden;
+use crate::model::{Config, Gatito, ModelFiles};
+use crate::tokens::image::PositionMode;
+use crate::tokens::sequence::{ACTION_POSITION, Part};
+use crate::tokens::{Action, Element, Modality, Observation, Sequence, SequenceBuilder, TextTokenizer, Vocabulary};
+use candle_core::Device;
+use image::RgbImage;
+use pollster::block_on;
+use std::path::Path;
+use std::sync::OnceLock;
+
+const TINY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny");
+
+/// One device for all tests; `None` (with the reason printed) where no adapter exists.
+fn gpu() -> Option<Gpu> {
+    static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
+    GPU.get_or_init(|| match block_on(Gpu::open()) {
+        Ok(gpu) => {
+            eprintln!("GPU tests run on {}", gpu.adapter());
+            Some(gpu)
+        }
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            None
+        }
+    })
+    .clone()
+}
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(Path::new(TINY).join(name)).unwrap()
+}
+
+/// The tiny trained model on both backends.
+fn tiny(gpu: &Gpu) -> (Gatito, GpuModel, Vocabulary) {
+    let files = ModelFiles {
+        config: read("config.json"),
+        weights: read("model.safetensors"),
+        tokenizer: read("tokenizer.json"),
+    };
+    let (cpu, vocabulary) = files.load(&Device::Cpu).unwrap();
+    let on_gpu = block_on(GpuModel::load(gpu, cpu.config.clone(), &read("model.safetensors"))).unwrap();
+    (cpu, on_gpu, vocabulary)
+}
+
+fn tiny_vocabulary() -> Vocabulary {
+    Vocabulary::new(TextTokenizer::from_bytes(&read("tokenizer.json")).unwrap())
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// Game-like frames with a little state and an action each, different every step.
+fn episode(vocabulary: &Vocabulary, steps: u32) -> Sequence {
+    let mut b = SequenceBuilder::new(vocabulary, PositionMode::Eval);
+    for t in 0..steps {
+        let image = RgbImage::from_fn(64, 64, |x, y| {
+            image::Rgb([(x * 4 + t * 9) as u8, (y * 4) as u8, ((x ^ y) * 8 + t * 40) as u8])
+        });
+        let obs = Observation { image: Some(image), continuous: vec![t as f32 * 0.1], ..Default::default() };
+        b.timestep(&obs, &Action::Discrete(vec![t % 3])).unwrap();
+    }
+    b.finish()
+}
+
+#[test]
+fn the_gpu_reproduces_the_golden_logits() {
+    let Some(gpu) = gpu() else { return };
+    let (cpu, model, _) = tiny(&gpu);
+    let golden = Golden::from_bytes(&read("golden.safetensors"), cpu.config.text_vocab).unwrap();
+    let logits = block_on(model.forward(&golden.sequence, &mut block_on(model.new_cache()).unwrap())).unwrap();
+    let worst = golden.max_abs_diff_of(&logits).unwrap();
+    eprintln!("golden: {} rows, max abs diff {worst:e}", logits.len());
+    assert!(worst <= TOLERANCE, "max abs diff {worst}");
+}
+
+/// The shipped shape with random weights: one prefill, then chunks and single elements
+/// until the episode is well past the sliding window, every step against candle.
+#[test]
+fn an_s_sized_model_matches_candle_from_prefill_through_the_sliding_window() {
+    let Some(gpu) = gpu() else { return };
+    let tokenizer = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/gatito-s/tokenizer.json")).unwrap();
+    let vocabulary = Vocabulary::new(TextTokenizer::from_bytes(&tokenizer).unwrap());
+    let config = shipped_shape(vocabulary.text.size() as usize);
+    let bytes = weights::random(&config, 7).unwrap();
+    let cpu = Gatito::load(config.clone(), bytes.clone(), &Device::Cpu).unwrap();
+    let model = block_on(GpuModel::load(&gpu, config, &bytes)).unwrap();
+    let seq = episode(&vocabulary, 19);
+    let window = cpu.config.context;
+    assert!(seq.len() > window + 60, "the episode must outgrow the window");
+
+    let (mut cpu_cache, mut gpu_cache) = (cpu.new_cache(), block_on(model.new_cache()).unwrap());
+    let prefill = 100;
+    let expected = crate::model::rows(&cpu.forward(&seq.slice_elements(0, prefill), &mut cpu_cache).unwrap()).unwrap();
+    let got = block_on(model.forward(&seq.slice_elements(0, prefill), &mut gpu_cache)).unwrap();
+    let mut worst = expected.iter().zip(&got).map(|(a, b)| max_diff(a, b)).fold(0.0, f32::max);
+    eprintln!("s-sized prefill of {prefill}: max abs diff {worst:e}");
+
+    // Chunks of 17 (a frame and its separator) alternate with runs of single elements.
+    let mut at = prefill;
+    let mut step = 0;
+    while at < seq.len() {
+        let len = if step % 3 == 0 { 17.min(seq.len() - at) } else { 1 };
+        let chunk = seq.slice_elements(at, at + len);
+        let expected = cpu.forward_last(&chunk, &mut cpu_cache).unwrap();
+        let got = block_on(model.forward_last(&chunk, &mut gpu_cache)).unwrap();
+        let diff = max_diff(&expected, &got);
+        assert!(diff <= TOLERANCE, "at element {at} (+{len}): max abs diff {diff}");
+        worst = worst.max(diff);
+        at += len;
+        step += 1;
+    }
+    assert_eq!((gpu_cache.len(), gpu_cache.seen()), (cpu_cache.len(), cpu_cache.seen()));
+    assert_eq!(gpu_cache.len(), window);
+    eprintln!("s-sized, {} elements through a window of {window}: max abs diff {worst:e}", seq.len());
+    assert!(worst <= TOLERANCE);
+}
+
+/// The agent's loop on the GPU: each step feeds the pending action token and the
+/// observation, then decides each action token with the allowed values.
+fn gpu_act(
+    model: &GpuModel,
+    cache: &mut GpuCache,
+    vocabulary: &Vocabulary,
+    pending: &mut Option<Element>,
+    observation: &Observation,
+    spec: &ActionSpec,
+) -> (Vec<u32>, Vec<Vec<f32>>) {
+    let mut builder = SequenceBuilder::new(vocabulary, PositionMode::Eval);
+    builder.observation(observation).unwrap();
+    let mut chunk = Sequence::from_parts(pending.take().into_iter().collect(), vec![]);
+    chunk.append(&builder.finish());
+    let first = vocabulary.value(0) as usize;
+    let allowed = match spec {
+        ActionSpec::Discrete { labels } => first..first + labels.len(),
+        ActionSpec::Continuous { .. } => first..first + 1024,
+    };
+    let constraint = Constraint { allowed, excluded: None, sampling: Sampling::Greedy, draw: 0.0 };
+    let (mut tokens, mut distributions) = (vec![], vec![]);
+    for _ in 0..spec.tokens() {
+        let choice = block_on(model.decide(&chunk, cache, &constraint)).unwrap();
+        tokens.push(choice.token);
+        distributions.push(choice.probabilities);
+        chunk = Sequence::from_parts(vec![action(choice.token)], vec![]);
+    }
+    *pending = chunk.elements.first().copied();
+    (tokens, distributions)
+}
+
+fn action(id: u32) -> Element {
+    Element { modality: Modality::Action, id, local_position: ACTION_POSITION, loss: false }
+}
+
+#[test]
+fn greedy_decisions_match_the_cpu_agent_over_an_episode() {
+    let Some(gpu) = gpu() else { return };
+    let (cpu, model, vocabulary) = tiny(&gpu);
+    let mut agent = Agent::new(cpu, tiny_vocabulary(), Sampling::Greedy, 0);
+    let mut cache = block_on(model.new_cache()).unwrap();
+    let mut pending = None;
+    let specs = [ActionSpec::Discrete { labels: vec!["a", "b", "c", "d"] }, ActionSpec::Continuous { dims: 2 }];
+    let mut worst = 0f32;
+    for t in 0..12u32 {
+        let image = RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 3 + t * 20) as u8, (y * 4) as u8, 90]));
+        let observation =
+            Observation { image: Some(image), continuous: vec![(t as f32 * 0.3).sin()], ..Default::default() };
+        let spec = &specs[(t / 6) as usize];
+        let cpu = agent.act(&observation, spec).unwrap();
+        let (tokens, distributions) = gpu_act(&model, &mut cache, &vocabulary, &mut pending, &observation, spec);
+        assert_eq!(tokens, cpu.tokens, "step {t}");
+        for (a, b) in distributions.iter().zip(&cpu.distributions) {
+            worst = worst.max(max_diff(a, b));
+        }
+    }
+    eprintln!("12 greedy steps agree; probabilities within {worst:e}");
+    assert!(worst <= TOLERANCE);
+    assert!(cache.seen() > model.config.context, "the episode ran past the window");
+}
+
+#[test]
+fn a_greedy_caption_matches_the_cpu_agent() {
+    let Some(gpu) = gpu() else { return };
+    let (cpu, model, vocabulary) = tiny(&gpu);
+    let mut agent = Agent::new(cpu, tiny_vocabulary(), Sampling::Greedy, 0);
+    let image =
+        RgbImage::from_fn(64, 64, |x, y| image::Rgb([if (x / 16 + y / 16) % 2 == 0 { 230 } else { 20 }, 60, 140]));
+    let expected = agent.describe(&image, None, |_| {}).unwrap();
+
+    let mut builder = SequenceBuilder::new(&vocabulary, PositionMode::Eval);
+    builder.sentence(&[Part::Image(&image)]).unwrap();
+    let prompt = builder.finish();
+    let text = &vocabulary.text;
+    let mut cache = block_on(model.new_cache()).unwrap();
+    let constraint = Constraint {
+        allowed: 0..text.size() as usize,
+        excluded: Some(text.separator() as usize),
+        sampling: Sampling::Greedy,
+        draw: 0.0,
+    };
+    let (mut chunk, mut ids) = (prompt.clone(), vec![]);
+    for position in prompt.len()..prompt.len() + MAX_TEXT_TOKENS {
+        let id = block_on(model.decide(&chunk, &mut cache, &constraint)).unwrap().token;
+        if id == text.end_of_text() {
+            break;
+        }
+        ids.push(id);
+        let local_position = (position as u32).min(ACTION_POSITION - 1);
+        chunk =
+            Sequence::from_parts(vec![Element { modality: Modality::Text, id, local_position, loss: false }], vec![]);
+    }
+    let said = text.decode(&ids).unwrap();
+    eprintln!("caption on both: {said:?} ({} tokens)", ids.len());
+    assert_eq!(said, expected);
+}
+
+/// A vector of logits on the GPU: one text element whose logits are known, via a model
+/// whose head is replaced by hand is overkill; instead, sample the tiny model's real logits.
+#[test]
+fn sampling_stays_in_the_top_k_spreads_with_temperature_and_never_picks_the_excluded_id() {
+    let Some(gpu) = gpu() else { return };
+    let (cpu, model, vocabulary) = tiny(&gpu);
+    let seq = episode(&vocabulary, 1).slice_elements(0, 17);
+    let logits = cpu.forward_last(&seq, &mut cpu.new_cache()).unwrap();
+    let allowed = 3..400;
+    let mut order: Vec<usize> = allowed.clone().collect();
+    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    let best = order[0];
+    let decide = |sampling, excluded, draw| {
+        let constraint = Constraint { allowed: allowed.clone(), excluded, sampling, draw };
+        block_on(model.decide(&seq, &mut block_on(model.new_cache()).unwrap(), &constraint)).unwrap()
+    };
+
+    let greedy = decide(Sampling::Greedy, None, 0.0);
+    assert_eq!(greedy.token as usize, best);
+    let expected = probabilities(&logits, allowed.clone(), 1.0);
+    assert!(max_diff(&greedy.probabilities, &expected) <= TOLERANCE);
+    assert!((greedy.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+
+    let excluded = decide(Sampling::Greedy, Some(best), 0.0);
+    assert_eq!(excluded.token as usize, order[1], "the runner-up, once the best is excluded");
+    assert_eq!(excluded.probabilities[best - allowed.start], 0.0);
+
+    let top3: Vec<usize> = (0..40)
+        .map(|i| decide(Sampling::TopK { k: 3, temperature: 1.0 }, None, i as f32 / 40.0).token as usize)
+        .collect();
+    assert!(top3.iter().all(|t| order[..3].contains(t)), "{top3:?} leave the top 3 {:?}", &order[..3]);
+    assert!(top3.windows(2).all(|w| w[0] <= w[1]), "draws walk the kept ids in id order");
+    let mut kept = order[..3].to_vec();
+    kept.sort();
+    assert_eq!((top3[0], top3[39]), (kept[0], kept[2]), "the first and last draws reach both ends");
+
+    let hot: std::collections::BTreeSet<u32> =
+        (0..20).map(|i| decide(Sampling::Temperature(100.0), None, i as f32 / 20.0).token).collect();
+    assert!(hot.len() > 10, "a high temperature reaches many ids: {hot:?}");
+    assert!(hot.iter().all(|&t| allowed.contains(&(t as usize))));
+    let cold = decide(Sampling::Temperature(1e-3), None, 0.999);
+    assert_eq!(cold.token as usize, best, "a cold draw is greedy");
+    let not_best = decide(Sampling::TopK { k: 1, temperature: 1.0 }, Some(best), 0.5);
+    assert_eq!(not_best.token as usize, order[1]);
+}
+
+#[test]
+fn bad_inputs_are_errors_and_leave_the_cache_alone() {
+    let Some(gpu) = gpu() else { return };
+    let (_, model, vocabulary) = tiny(&gpu);
+    let mut cache = block_on(model.new_cache()).unwrap();
+    let is_input = |r: Result<Vec<f32>>| matches!(r, Err(EngineError::Model(crate::model::ModelError::Input(_))));
+    assert!(is_input(block_on(model.forward_last(&Sequence::default(), &mut cache))));
+    assert!(is_input(block_on(model.forward_last(&episode(&vocabulary, 5), &mut cache))));
+    let bad = Sequence::from_parts(
+        vec![Element { modality: Modality::Text, id: 99_999, local_position: 0, loss: false }],
+        vec![],
+    );
+    assert!(is_input(block_on(model.forward_last(&bad, &mut cache))));
+    let mut wrong_patch = episode(&vocabulary, 1);
+    wrong_patch.patches[0].row = 500;
+    assert!(is_input(block_on(model.forward_last(&wrong_patch, &mut cache))));
+    assert!(cache.is_empty());
+
+    let ok = episode(&vocabulary, 1);
+    let vocab = model.config.vocab();
+    for (allowed, excluded) in [(5..5, None), (0..vocab + 1, None), (7..8, Some(7))] {
+        let constraint = Constraint { allowed, excluded, sampling: Sampling::Greedy, draw: 0.0 };
+        assert!(block_on(model.decide(&ok, &mut cache, &constraint)).is_err());
+    }
+    let (_, other, _) = tiny(&gpu);
+    let message = block_on(other.forward_last(&ok, &mut cache)).unwrap_err().to_string();
+    assert!(message.contains("another model"), "{message}");
+    assert!(cache.is_empty(), "failed calls leave the cache untouched");
+    assert!(block_on(model.forward_last(&ok, &mut cache)).is_ok());
+    assert_eq!(cache.len(), ok.len());
+}
+
+#[test]
+fn broken_weights_and_shapes_are_errors_that_name_the_problem() {
+    let Some(gpu) = gpu() else { return };
+    let config: Config = serde_json::from_slice(&read("config.json")).unwrap();
+    let weights = read("model.safetensors");
+    let load = |config: Config, bytes: &[u8]| block_on(GpuModel::load(&gpu, config, bytes)).err().unwrap().to_string();
+    assert!(load(config.clone(), &weights[..weights.len() / 2]).starts_with("model.safetensors:"));
+    let wider = Config { d_ff: 96, ..config.clone() };
+    assert!(load(wider, &weights).contains("blocks.0.mlp.up.weight"));
+    let deeper = Config { layers: 3, ..config.clone() };
+    assert!(load(deeper, &weights).contains("lacks blocks.2"));
+    let long = Config { context: 4096, ..config };
+    assert!(load(long, &weights).contains("context"));
+}
+
+#[test]
+fn a_lost_device_is_an_error_the_caller_can_fall_back_from() {
+    if gpu().is_none() {
+        return;
+    }
+    // A device of its own: losing it must not disturb the other tests.
+    let gpu = block_on(Gpu::open()).unwrap();
+    let model = block_on(GpuModel::load(
+        &gpu,
+        serde_json::from_slice(&read("config.json")).unwrap(),
+        &read("model.safetensors"),
+    ))
+    .unwrap();
+    let mut cache = block_on(model.new_cache()).unwrap();
+    let seq = episode(&tiny_vocabulary(), 1);
+    assert!(block_on(model.forward_last(&seq, &mut cache)).is_ok());
+    gpu.device.destroy();
+    let error = block_on(model.forward_last(&seq, &mut cache)).unwrap_err();
+    assert!(matches!(error, EngineError::DeviceLost(_)), "{error}");
+    assert!(matches!(block_on(model.new_cache()), Err(EngineError::DeviceLost(_))));
+}
