@@ -188,7 +188,7 @@ fn agent_steps(runner: &mut dyn Runner, vocabulary: &Vocabulary, steps: usize) -
                 chunk.append(&builder.finish());
                 let id = runner.choose(&chunk, first..first + 3, None)?;
                 pending =
-                    Some(Element { modality: Modality::Action, id, local_position: ACTION_POSITION, loss: false });
+                    Some(Element { modality: Modality::Action, id, local_position: ACTION_POSITION, target: None });
                 Ok(())
             })?;
             Ok(s * 1e3)
@@ -215,7 +215,7 @@ fn caption(runner: &mut dyn Runner, vocabulary: &Vocabulary) -> Result<f64> {
             }
             let local_position = (position as u32).min(ACTION_POSITION - 1);
             chunk = Sequence::from_parts(
-                vec![Element { modality: Modality::Text, id, local_position, loss: false }],
+                vec![Element { modality: Modality::Text, id, local_position, target: None }],
                 vec![],
             );
         }

@@ -158,14 +158,14 @@ fn gpu_act(
 }
 
 fn action(id: u32) -> Element {
-    Element { modality: Modality::Action, id, local_position: ACTION_POSITION, loss: false }
+    Element { modality: Modality::Action, id, local_position: ACTION_POSITION, target: None }
 }
 
 #[test]
 fn greedy_decisions_match_the_cpu_agent_over_an_episode() {
     let Some(gpu) = gpu() else { return };
     let (cpu, model, vocabulary) = tiny(&gpu);
-    let mut agent = Agent::new(cpu, tiny_vocabulary(), Sampling::Greedy, 0);
+    let mut agent = Agent::new(std::sync::Arc::new(cpu), tiny_vocabulary(), Sampling::Greedy, 0);
     let mut cache = block_on(model.new_cache()).unwrap();
     let mut pending = None;
     let specs = [ActionSpec::Discrete { labels: vec!["a", "b", "c", "d"] }, ActionSpec::Continuous { dims: 2 }];
@@ -191,7 +191,7 @@ fn greedy_decisions_match_the_cpu_agent_over_an_episode() {
 fn a_greedy_caption_matches_the_cpu_agent() {
     let Some(gpu) = gpu() else { return };
     let (cpu, model, vocabulary) = tiny(&gpu);
-    let mut agent = Agent::new(cpu, tiny_vocabulary(), Sampling::Greedy, 0);
+    let mut agent = Agent::new(std::sync::Arc::new(cpu), tiny_vocabulary(), Sampling::Greedy, 0);
     let image =
         RgbImage::from_fn(64, 64, |x, y| image::Rgb([if (x / 16 + y / 16) % 2 == 0 { 230 } else { 20 }, 60, 140]));
     let expected = agent.describe(&image, None, |_| {}).unwrap();
@@ -216,7 +216,7 @@ fn a_greedy_caption_matches_the_cpu_agent() {
         ids.push(id);
         let local_position = (position as u32).min(ACTION_POSITION - 1);
         chunk =
-            Sequence::from_parts(vec![Element { modality: Modality::Text, id, local_position, loss: false }], vec![]);
+            Sequence::from_parts(vec![Element { modality: Modality::Text, id, local_position, target: None }], vec![]);
     }
     let said = text.decode(&ids).unwrap();
     eprintln!("caption on both: {said:?} ({} tokens)", ids.len());
@@ -278,7 +278,7 @@ fn bad_inputs_are_errors_and_leave_the_cache_alone() {
     assert!(is_input(block_on(model.forward_last(&Sequence::default(), &mut cache))));
     assert!(is_input(block_on(model.forward_last(&episode(&vocabulary, 5), &mut cache))));
     let bad = Sequence::from_parts(
-        vec![Element { modality: Modality::Text, id: 99_999, local_position: 0, loss: false }],
+        vec![Element { modality: Modality::Text, id: 99_999, local_position: 0, target: None }],
         vec![],
     );
     assert!(is_input(block_on(model.forward_last(&bad, &mut cache))));
