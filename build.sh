@@ -3,6 +3,7 @@
 #
 #   ./build.sh         build the page with the shipped model and serve it on http://127.0.0.1:8080
 #   ./build.sh test    run every test: native Rust, wasm in headless Chromium, and the page with Playwright
+#   ./build.sh bench   time the model: native CPU and Vulkan, then CPU-wasm and WebGPU in headless Chromium
 set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -124,9 +125,27 @@ run_tests() {
     (cd www && npx playwright test)
 }
 
+run_bench() {
+    setup_debian chromium chromium-driver mesa-vulkan-drivers
+    setup_node
+    step "native bench: CPU (candle) and Vulkan (the WGSL engine)"
+    cargo build --release -p gatito
+    local gatito="${CARGO_TARGET_DIR:-target}/release/gatito"
+    mkdir -p artifacts
+    "$gatito" bench --json >artifacts/bench-cpu.json
+    "$gatito" bench --backend gpu --json >artifacts/bench-vulkan.json ||
+        echo '{"backend": "gpu (wgsl engine, native)", "error": "no Vulkan adapter"}' >artifacts/bench-vulkan.json
+    build_web
+    step "browser bench: CPU-wasm and WebGPU in headless Chromium"
+    (cd www && GATITO_BENCH=1 npx playwright test tests/bench.spec.js)
+    step "results"
+    python3 scripts/bench_table.py artifacts/bench-cpu.json artifacts/bench-vulkan.json artifacts/bench-browser.json
+}
+
 setup_rust
 case "${1:-serve}" in
     serve) build_web && serve ;;
     test) run_tests ;;
-    *) echo "usage: ./build.sh [test]" >&2; exit 2 ;;
+    bench) run_bench ;;
+    *) echo "usage: ./build.sh [test|bench]" >&2; exit 2 ;;
 esac

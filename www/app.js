@@ -87,6 +87,8 @@ class App {
     // WebGPU is tried first; where it is missing the worker says why and the CPU takes over.
     await this.chooseBackend(this.backend.want ?? "webgpu");
     document.body.dataset.ready = "true";
+    // How long the page took to be ready to act, from navigation: the bench reads it.
+    document.body.dataset.readyMs = String(Math.round(performance.now()));
     if (this.active === "see") this.panels.see.shown();
     if (loaded.tokens.ok && !this.triedTokenizer) {
       this.triedTokenizer = true;

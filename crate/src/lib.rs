@@ -7,6 +7,7 @@
 //! all to the page.
 
 pub mod agent;
+pub mod bench;
 pub mod data;
 pub mod engine;
 pub mod envs;

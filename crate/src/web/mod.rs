@@ -6,15 +6,18 @@
 //! - [`tokens`]: the tokenizer as the page uses it: text, values, images and sentences.
 //! - [`model`]: the trained model: captions and answers, and the agents that play the live worlds.
 //! - [`session`]: a world played live: stepped by the model, its expert, random play or a person, pushed, drawn.
+//! - [`bench`]: the benchmark on CPU-wasm or WebGPU, for the bench page.
 //! - [`catalog`]: what the page offers: the worlds and their reference scores, missions, sample scenes.
 //! - [`report`]: how a sequence is shown: every element with what it stands for.
 
+pub mod bench;
 pub mod catalog;
 pub mod model;
 pub mod report;
 pub mod session;
 pub mod tokens;
 
+pub use bench::bench;
 pub use catalog::{example_missions, reference_scores, sample_scene, summarize, worlds};
 pub use model::Model;
 pub use session::Session;

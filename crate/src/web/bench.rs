@@ -1,0 +1,85 @@
+//! The browser side of the benchmark (`www/bench.html`): [`crate::bench`] on CPU-wasm or
+//! on WebGPU, timed with the worker's `performance.now()`.
+
+use super::to_js;
+use crate::bench::{self, Timings};
+use crate::engine::{Gpu, GpuModel};
+use crate::model::ModelFiles;
+use candle_core::Device;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+#[derive(serde::Serialize)]
+struct Report {
+    backend: &'static str,
+    adapter: String,
+    #[serde(flatten)]
+    timings: Timings,
+    /// The wasm heap after the run: it only grows, so this is its high-water mark.
+    wasm_memory_mb: f64,
+    /// Buffers the GPU engine holds (weights, scratch, one cache); none on the CPU.
+    gpu_memory_mb: Option<f64>,
+}
+
+/// Times the model from the bytes of its files on `backend` ("cpu" or "webgpu") over
+/// `steps` agent steps: `{backend, adapter, prefill_tokens_per_s, decode_tokens_per_s,
+/// step_ms_p50, step_ms_p95, caption_ms, wasm_memory_mb, gpu_memory_mb, ...}`.
+#[wasm_bindgen]
+pub async fn bench(
+    config: Vec<u8>,
+    weights: Vec<u8>,
+    tokenizer: Vec<u8>,
+    backend: String,
+    steps: usize,
+) -> Result<JsValue, JsError> {
+    let files = ModelFiles { config, weights, tokenizer };
+    let weights = (backend == "webgpu").then(|| files.weights.clone());
+    // Loading on the CPU checks every file, for either backend.
+    let (model, vocabulary) = files.load(&Device::Cpu)?;
+    let now = clock()?;
+    let report = match (backend.as_str(), weights) {
+        ("cpu", _) => {
+            let mut runner = bench::CpuRunner::new(model);
+            let timings = bench::run(&mut runner, &vocabulary, steps, now).await?;
+            Report {
+                backend: "cpu (candle, wasm)",
+                adapter: "cpu".into(),
+                timings,
+                wasm_memory_mb: heap_mb(),
+                gpu_memory_mb: None,
+            }
+        }
+        ("webgpu", Some(weights)) => {
+            let gpu = Gpu::open().await?;
+            let config = model.config.clone();
+            drop(model);
+            let mut runner = bench::GpuRunner::new(GpuModel::load(&gpu, config, &weights).await?).await?;
+            let timings = bench::run(&mut runner, &vocabulary, steps, now).await?;
+            Report {
+                backend: "webgpu (wgsl engine, wasm)",
+                adapter: runner.adapter().to_string(),
+                timings,
+                wasm_memory_mb: heap_mb(),
+                gpu_memory_mb: Some(runner.memory_bytes() as f64 / 1e6),
+            }
+        }
+        (other, _) => return Err(JsError::new(&format!("the backend must be cpu or webgpu, not {other}"))),
+    };
+    to_js(&report)
+}
+
+/// The worker's `performance.now()`, in seconds.
+fn clock() -> Result<impl Fn() -> f64, JsError> {
+    let performance = js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .map_err(|_| JsError::new("this worker has no performance clock"))?;
+    let now: js_sys::Function = js_sys::Reflect::get(&performance, &"now".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(|| JsError::new("performance.now is missing"))?;
+    Ok(move || now.call0(&performance).ok().and_then(|t| t.as_f64()).unwrap_or(0.0) / 1000.0)
+}
+
+fn heap_mb() -> f64 {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    js_sys::ArrayBuffer::from(memory.buffer()).byte_length() as f64 / 1e6
+}
