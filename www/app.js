@@ -85,7 +85,8 @@ class App {
     ]);
     for (const name of LIVE) if (name !== this.active) this.resume.add(name);
     // WebGPU is tried first; where it is missing the worker says why and the CPU takes over.
-    await this.chooseBackend(this.backend.want ?? "webgpu");
+    // WebGPU where a hardware adapter exists, otherwise the CPU; the worker says why.
+    await this.chooseBackend(this.backend.want ?? "auto");
     document.body.dataset.ready = "true";
     // How long the page took to be ready to act, from navigation: the bench reads it.
     document.body.dataset.readyMs = String(Math.round(performance.now()));
@@ -198,9 +199,7 @@ class App {
   }
 
   backendSummary() {
-    return this.backend.active === "webgpu"
-      ? `WebGPU device ready (${this.backend.adapter}); the model still computes on the CPU (wasm)`
-      : "CPU (wasm)";
+    return this.backend.active === "webgpu" ? `WebGPU (${this.backend.adapter}), the WGSL engine` : "CPU (wasm: candle, SIMD128)";
   }
 
   // --- Diagnostics and offline --------------------------------------------------------------------------

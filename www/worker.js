@@ -7,7 +7,7 @@
 //
 //   load       { model: "models/gatito-s/" }   -> { tokens: {ok, vocabularySize | error},
 //                                                   weights: {shipped, ok, parameters?, reason?} }
-//   backend    { want: "webgpu" | "cpu" }      -> { want, active, reason, adapter? }
+//   backend    { want: "auto" | "webgpu" | "cpu" } -> { want, active, reason, adapter? }
 //   worlds     {}                              -> WorldSpec[] (name, kind, action, description, max_steps)
 //   references { world }                       -> { expert: {mean, std}, random: {mean, std}, episodes, seed }
 //   start      { panel, world | mission, seed, actor, speed, running } -> { info, frame, tokens }
@@ -56,7 +56,6 @@ const state = {
   /// The checked bytes of the model's files, for the benchmark.
   files: null,
   lastImage: null,
-  device: null,
   references: new Map(),
 };
 /// The live worlds, one per panel: { session, actor, speed, running, held, due }.
@@ -188,32 +187,46 @@ function tokens() {
 
 // --- The backend ---------------------------------------------------------------------------------
 
-const CPU_ONLY = "Until the WebGPU engine lands, every computation runs on the CPU (wasm).";
+/// Whether an adapter computes on the CPU itself (SwiftShader, lavapipe): there the WGSL
+/// engine is much slower than the CPU path, so "auto" keeps the CPU.
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software|basic render/i;
 
+/// `want` is "auto" (WebGPU where a hardware adapter exists, else the CPU), "webgpu" or "cpu".
 async function backend({ want }) {
-  state.device?.destroy();
-  state.device = null;
-  if (want !== "webgpu") return { want, active: "cpu", reason: `CPU chosen. ${CPU_ONLY}` };
+  const m = state.model;
+  if (!m) return { want, active: "cpu", reason: `The model is not loaded, so nothing computes yet (${state.modelError}).` };
+  if (want === "cpu") {
+    m.useCpu();
+    return { want, active: "cpu", reason: "CPU chosen: the model runs in WebAssembly (candle, SIMD128)." };
+  }
   const fallback = (why) => ({ want, active: "cpu", reason: `WebGPU is unavailable: ${why}. Fell back to the CPU.` });
   if (!self.navigator.gpu) return fallback("this browser has no navigator.gpu");
-  const adapter = await navigator.gpu.requestAdapter().catch(() => null);
-  if (!adapter) return fallback("no WebGPU adapter was offered");
-  const device = await adapter.requestDevice().catch(() => null);
-  if (!device) return fallback("the adapter gave no device");
-  state.device = device;
-  device.lost.then((info) => {
-    if (state.device !== device) return;
-    state.device = null;
-    self.postMessage({
-      event: "backend",
-      want: "webgpu",
+  // The browser describes its adapter better than the engine can see it from inside wasm.
+  const offered = await navigator.gpu.requestAdapter().catch(() => null);
+  if (!offered) return fallback("no WebGPU adapter was offered");
+  const info = offered.info ?? {};
+  const adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || "an unnamed adapter";
+  if (want === "auto" && (info.isFallbackAdapter || SOFTWARE_ADAPTER.test(adapter))) {
+    m.useCpu();
+    return {
+      want,
       active: "cpu",
-      reason: `The WebGPU device was lost (${info.reason || "unknown"}${info.message ? `: ${info.message}` : ""}). Fell back to the CPU.`,
-    });
-  });
-  const info = adapter.info ?? {};
-  const adapterName = [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || "unnamed adapter";
-  return { want, active: "webgpu", adapter: adapterName, reason: `WebGPU device ready (${adapterName}). ${CPU_ONLY}` };
+      reason: `The only WebGPU adapter is ${adapter}, which computes on the CPU and runs the model slower than the CPU path; the CPU runs it. Choose WebGPU to use it anyway.`,
+    };
+  }
+  try {
+    await m.useWebGpu();
+  } catch (error) {
+    return fallback(error.message);
+  }
+  return { want, active: "webgpu", adapter, reason: `The model runs on WebGPU (${adapter}), with the CPU as fallback.` };
+}
+
+/// The GPU failed under a decision: the agent carried on on the CPU; every later decision
+/// starts there too, and the page is told why.
+function fellBack(why) {
+  state.model?.useCpu();
+  self.postMessage({ event: "backend", want: "webgpu", active: "cpu", reason: `WebGPU failed (${why}). Fell back to the CPU; the episode goes on.` });
 }
 
 // --- Live worlds -----------------------------------------------------------------------------------
@@ -260,19 +273,34 @@ function publish(name, p, report, rewards, stepMs) {
   self.postMessage({ event: "step", panel: name, report, rewards, frame, tokens: sequence, timing, running: p.running }, transfer);
 }
 
-function advance(name, p, until) {
+/// One step of the panel's actor; the model's decision may wait on the GPU.
+async function stepOnce(p, actor) {
+  if (p.actor !== "model") return p.session.step(actor);
+  const decided = await p.session.decide(model());
+  if (decided.fell_back) fellBack(decided.fell_back);
+  return p.session.applyDecision();
+}
+
+async function advance(name, p, until) {
   const rewards = [];
   let report = null;
   let stepMs = 0;
-  while (!p.session.done && (p.speed === Infinity || p.due >= 1) && performance.now() < until) {
-    const actor = actorArgument(p);
-    if (!actor) break;
-    const start = performance.now();
-    report = p.actor === "model" ? p.session.stepModel(model()) : p.session.step(actor);
-    stepMs += performance.now() - start;
-    rewards.push(report.reward);
-    p.due -= 1;
+  p.busy = true;
+  try {
+    while (!p.retired && !p.session.done && (p.speed === Infinity || p.due >= 1) && performance.now() < until) {
+      const actor = actorArgument(p);
+      if (!actor) break;
+      const start = performance.now();
+      report = await stepOnce(p, actor);
+      stepMs += performance.now() - start;
+      rewards.push(report.reward);
+      p.due -= 1;
+    }
+  } finally {
+    p.busy = false;
   }
+  // A panel restarted while it stepped is let go only now that nothing uses it.
+  if (p.retired) return p.session.free();
   if (p.session.done) p.running = false;
   if (report) publish(name, p, report, rewards, stepMs);
 }
@@ -287,7 +315,7 @@ function schedule() {
   setTimeout(tick, 0);
 }
 
-function tick() {
+async function tick() {
   const now = performance.now();
   const seconds = (now - lastTick) / 1000;
   lastTick = now;
@@ -296,7 +324,7 @@ function tick() {
     // A stalled tick does not turn into a burst: at most a quarter second is made up.
     if (p.speed !== Infinity) p.due = Math.min(p.due + p.speed * seconds, p.speed / 4 + 1);
     try {
-      advance(name, p, now + BUDGET_MS / running.length);
+      await advance(name, p, now + BUDGET_MS / running.length);
     } catch (error) {
       p.running = false;
       report(error);
@@ -310,12 +338,19 @@ function tick() {
 function start({ panel: name, world, mission, seed = 0, actor = "expert", speed = 10, running = true }) {
   checkActor(actor);
   const session = mission !== undefined ? Session.withMission(mission, seed) : new Session(world, seed);
-  panels.get(name)?.session.free();
+  retire(panels.get(name));
   const p = { session, actor, speed, running, held: null, due: 0 };
   panels.set(name, p);
   if (running) schedule();
   const { frame, sequence } = snapshot(p);
   return { info: session.info(), frame, tokens: sequence };
+}
+
+/// Frees a panel's session, or, while a step is in flight, has the step free it.
+function retire(p) {
+  if (!p) return;
+  if (p.busy) p.retired = true;
+  else p.session.free();
 }
 
 function set({ panel: name, actor, speed, running, held }) {
@@ -373,10 +408,10 @@ function sentence({ question = "" }) {
 }
 
 /// Captions the last image, or answers `question` about it, streaming the text as it grows.
-function describe(id, question) {
+async function describe(id, question) {
   if (!state.lastImage) throw new OpError("bad_input", "choose, draw or drop an image first");
   if (question !== null && !question.trim()) throw new OpError("bad_input", "type a question first");
-  const text = model().describe(state.lastImage, question, (soFar) => self.postMessage({ id, partial: { text: soFar } }));
+  const text = await model().describe(state.lastImage, question, (soFar) => self.postMessage({ id, partial: { text: soFar } }));
   return { text };
 }
 
@@ -410,8 +445,11 @@ const ops = {
     });
   },
   "test:lose-device": () => {
-    if (!state.device) throw new OpError("bad_input", "no WebGPU device is open to lose; choose WebGPU first");
-    state.device.destroy();
+    try {
+      model().loseDevice();
+    } catch (error) {
+      throw new OpError("bad_input", `${error.message}; choose WebGPU first`);
+    }
   },
 };
 

@@ -1,4 +1,5 @@
-//! The agent: the model acting in a world and describing images.
+//! The agent: the model acting in a world and describing images, on the CPU (candle) or
+//! the GPU (the WGSL engine).
 //!
 //! Acting: each step feeds the new observation and the separator, then decodes the
 //! action token by token, each one constrained to the values the world's action spec
@@ -9,9 +10,15 @@
 //! Describing: an image (and a question, if any) form a multimodal sentence; text is
 //! decoded until end-of-text or a length cap, in a cache of its own so that captioning
 //! never disturbs an episode in progress.
+//!
+//! Backends: the CPU model is always at hand. An agent given a GPU model runs there until
+//! the GPU fails (a lost device, say); then it rebuilds the episode's context on the CPU
+//! from the elements it fed, which it keeps for this, and goes on: the episode loses
+//! nothing. The methods are `async` because GPU results arrive asynchronously in the
+//! browser; natively, `pollster::block_on` drives them.
 
-use crate::envs::rollout::{Actor, ActorError};
-use crate::envs::{ActionSpec, World};
+use crate::engine::{Constraint, EngineError, GpuCache, GpuModel};
+use crate::envs::ActionSpec;
 use crate::model::generate::{Sampling, probabilities, sample};
 use crate::model::{Cache, Gatito, ModelError};
 use crate::tokens::image::PositionMode;
@@ -19,9 +26,10 @@ use crate::tokens::sequence::{ACTION_POSITION, Part};
 use crate::tokens::values::{self, ValueKind};
 use crate::tokens::{Action, Element, Modality, Observation, Sequence, SequenceBuilder, TokenError, Vocabulary};
 use image::RgbImage;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use std::ops::Range;
+use std::rc::Rc;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -38,6 +46,14 @@ pub enum AgentError {
 
 pub type Result<T> = std::result::Result<T, AgentError>;
 
+/// Where the network runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    Cpu,
+    Gpu,
+}
+
 /// One chosen action, with what the page shows of how it was chosen.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Decision {
@@ -46,43 +62,251 @@ pub struct Decision {
     pub tokens: Vec<u32>,
     /// For each action token, the probabilities over the allowed values.
     pub distributions: Vec<Vec<f32>>,
+    /// Where it was decided.
+    pub backend: Backend,
+    /// Why the GPU was given up during this decision, if it was.
+    pub fell_back: Option<String>,
+}
+
+/// A token and the probabilities (at temperature 1) over the ids it was chosen among.
+struct Choice {
+    token: u32,
+    probabilities: Vec<f32>,
+}
+
+/// The networks an agent may use: the CPU's always, the GPU's while it works.
+#[derive(Clone)]
+struct Networks {
+    cpu: Arc<Gatito>,
+    gpu: Option<Rc<GpuModel>>,
+}
+
+/// A context being decoded in (an episode, or a description) on one backend, with the
+/// elements it was fed, up to the window, so that it can move to the other backend.
+struct Context {
+    cache: BackendCache,
+    fed: Sequence,
+}
+
+enum BackendCache {
+    Cpu(Cache),
+    Gpu(GpuCache),
+}
+
+impl Context {
+    /// A new context on the GPU if there is one, else on the CPU; where the GPU cannot
+    /// make the cache, the agent gives it up and `fell_back` says why.
+    async fn new(networks: &mut Networks, fell_back: &mut Option<String>) -> Result<Context> {
+        let cache = match &networks.gpu {
+            Some(gpu) => match gpu.new_cache().await {
+                Ok(cache) => BackendCache::Gpu(cache),
+                Err(EngineError::Model(e)) => return Err(e.into()),
+                Err(e) => {
+                    networks.gpu = None;
+                    fell_back.get_or_insert(format!("{e}; the CPU took over"));
+                    BackendCache::Cpu(networks.cpu.new_cache())
+                }
+            },
+            None => BackendCache::Cpu(networks.cpu.new_cache()),
+        };
+        Ok(Context { cache, fed: Sequence::default() })
+    }
+
+    #[cfg(test)]
+    fn seen(&self) -> usize {
+        match &self.cache {
+            BackendCache::Cpu(cache) => cache.seen(),
+            BackendCache::Gpu(cache) => cache.seen(),
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        match self.cache {
+            BackendCache::Cpu(_) => Backend::Cpu,
+            BackendCache::Gpu(_) => Backend::Gpu,
+        }
+    }
+
+    /// Remembers `chunk` as fed, keeping at most two windows' worth.
+    fn record(&mut self, chunk: &Sequence, window: usize) {
+        self.fed.append(chunk);
+        if self.fed.len() > 2 * window {
+            self.fed = self.fed.slice_elements(self.fed.len() - window, self.fed.len());
+        }
+    }
+
+    /// The same context on the CPU: the last window of what was fed, fed again.
+    fn to_cpu(&mut self, cpu: &Gatito) -> Result<()> {
+        let mut cache = cpu.new_cache();
+        let window = cpu.config.context.min(self.fed.len());
+        if window > 0 {
+            cpu.forward(&self.fed.slice_elements(self.fed.len() - window, self.fed.len()), &mut cache)?;
+        }
+        self.cache = BackendCache::Cpu(cache);
+        Ok(())
+    }
+
+    /// Feeds `chunk` and returns the last element's logits (CPU) or nothing (GPU).
+    async fn feed(&mut self, networks: &mut Networks, chunk: &Sequence) -> Result<Option<String>> {
+        let on_gpu = match (&mut self.cache, &networks.gpu) {
+            (BackendCache::Gpu(cache), Some(gpu)) => Some(gpu.forward_last(chunk, cache).await),
+            _ => None,
+        };
+        let fell_back = match on_gpu {
+            Some(Ok(_)) => {
+                self.record(chunk, networks.cpu.config.context);
+                return Ok(None);
+            }
+            Some(Err(EngineError::Model(e))) => return Err(e.into()),
+            Some(Err(e)) => Some(self.give_up_gpu(networks, e)?),
+            None => None,
+        };
+        self.on_cpu(&networks.cpu)?.forward_last(chunk, self.cpu_cache()?)?;
+        self.record(chunk, networks.cpu.config.context);
+        Ok(fell_back)
+    }
+
+    /// Feeds `chunk` and chooses the next token within `allowed`, never `excluded`.
+    async fn choose(
+        &mut self,
+        networks: &mut Networks,
+        chunk: &Sequence,
+        allowed: Range<usize>,
+        excluded: Option<usize>,
+        sampling: Sampling,
+        rng: &mut Pcg64Mcg,
+    ) -> Result<(Choice, Option<String>)> {
+        let on_gpu = match (&mut self.cache, &networks.gpu) {
+            (BackendCache::Gpu(cache), Some(gpu)) => {
+                // Drawn only when sampling, so the random stream is the CPU path's.
+                let draw = if sampling == Sampling::Greedy { 0.0 } else { rng.random::<f32>() };
+                let constraint = Constraint { allowed: allowed.clone(), excluded, sampling, draw };
+                Some(gpu.decide(chunk, cache, &constraint).await)
+            }
+            _ => None,
+        };
+        let fell_back = match on_gpu {
+            Some(Ok(choice)) => {
+                self.record(chunk, networks.cpu.config.context);
+                return Ok((Choice { token: choice.token, probabilities: choice.probabilities }, None));
+            }
+            Some(Err(EngineError::Model(e))) => return Err(e.into()),
+            Some(Err(e)) => Some(self.give_up_gpu(networks, e)?),
+            None => None,
+        };
+        let cpu = self.on_cpu(&networks.cpu)?;
+        let mut logits = cpu.forward_last(chunk, self.cpu_cache()?)?;
+        if let Some(e) = excluded.filter(|&e| e < logits.len()) {
+            logits[e] = f32::NEG_INFINITY;
+        }
+        let probabilities = probabilities(&logits, allowed.clone(), 1.0);
+        let token = sample(&logits, allowed, sampling, rng) as u32;
+        self.record(chunk, networks.cpu.config.context);
+        Ok((Choice { token, probabilities }, fell_back))
+    }
+
+    /// The GPU failed: the agent stops using it, and this context moves to the CPU with
+    /// what it was fed. Returns why, for the page to say.
+    fn give_up_gpu(&mut self, networks: &mut Networks, error: EngineError) -> Result<String> {
+        networks.gpu = None;
+        self.to_cpu(&networks.cpu)?;
+        Ok(format!("{error}; the CPU took over"))
+    }
+
+    fn on_cpu<'a>(&mut self, cpu: &'a Gatito) -> Result<&'a Gatito> {
+        if matches!(self.cache, BackendCache::Gpu(_)) {
+            self.to_cpu(cpu)?;
+        }
+        Ok(cpu)
+    }
+
+    fn cpu_cache(&mut self) -> Result<&mut Cache> {
+        match &mut self.cache {
+            BackendCache::Cpu(cache) => Ok(cache),
+            BackendCache::Gpu(_) => Err(ModelError::Input("the context is not on the CPU".into()).into()),
+        }
+    }
 }
 
 /// One agent per episode being played; agents share the model's weights.
 pub struct Agent {
-    model: Arc<Gatito>,
+    networks: Networks,
     vocabulary: Vocabulary,
-    episode: Cache,
+    episode: Option<Context>,
     /// The last action token, fed with the next observation.
     pending: Option<Element>,
+    /// Why the GPU was given up since the last decision reported it.
+    fell_back: Option<String>,
     sampling: Sampling,
     rng: Pcg64Mcg,
 }
 
 impl Agent {
+    /// An agent on the CPU.
     pub fn new(model: Arc<Gatito>, vocabulary: Vocabulary, sampling: Sampling, seed: u64) -> Self {
-        let episode = model.new_cache();
-        Agent { model, vocabulary, episode, pending: None, sampling, rng: Pcg64Mcg::seed_from_u64(seed) }
+        Agent {
+            networks: Networks { cpu: model, gpu: None },
+            vocabulary,
+            episode: None,
+            pending: None,
+            fell_back: None,
+            sampling,
+            rng: Pcg64Mcg::seed_from_u64(seed),
+        }
     }
 
     pub fn model(&self) -> &Arc<Gatito> {
-        &self.model
+        &self.networks.cpu
     }
 
     pub fn vocabulary(&self) -> &Vocabulary {
         &self.vocabulary
     }
 
-    /// Starts an episode, optionally after a demonstration of the task (Gato's prompt).
-    pub fn begin_episode(&mut self, prompt: Option<&Sequence>) -> Result<()> {
-        self.episode.clear();
-        self.pending = None;
-        if let Some(prompt) = prompt {
-            let prompt = prompt.tail(self.model.config.context / 2);
-            if !prompt.is_empty() {
-                self.model.forward(&prompt, &mut self.episode)?;
+    /// The GPU model it runs on, while it does.
+    pub fn gpu(&self) -> Option<&Rc<GpuModel>> {
+        self.networks.gpu.as_ref()
+    }
+
+    /// Where the episode runs now.
+    pub fn backend(&self) -> Backend {
+        self.episode.as_ref().map(Context::backend).unwrap_or(if self.networks.gpu.is_some() {
+            Backend::Gpu
+        } else {
+            Backend::Cpu
+        })
+    }
+
+    /// Moves to `gpu` (a model of the same weights), or back to the CPU with `None`. An
+    /// episode in progress moves along: what it saw is fed again on the new backend.
+    pub async fn use_gpu(&mut self, gpu: Option<Rc<GpuModel>>) -> Result<()> {
+        self.networks.gpu = gpu;
+        let Some(old) = self.episode.take() else { return Ok(()) };
+        let mut moved = Context::new(&mut self.networks, &mut self.fell_back).await?;
+        if !old.fed.is_empty() {
+            let window = self.networks.cpu.config.context.min(old.fed.len());
+            let recent = old.fed.slice_elements(old.fed.len() - window, old.fed.len());
+            if let Some(why) = moved.feed(&mut self.networks, &recent).await? {
+                self.fell_back.get_or_insert(why);
             }
         }
+        self.episode = Some(moved);
+        Ok(())
+    }
+
+    /// Starts an episode, optionally after a demonstration of the task (Gato's prompt).
+    pub async fn begin_episode(&mut self, prompt: Option<&Sequence>) -> Result<()> {
+        self.pending = None;
+        let mut episode = Context::new(&mut self.networks, &mut self.fell_back).await?;
+        if let Some(prompt) = prompt {
+            let prompt = prompt.tail(self.networks.cpu.config.context / 2);
+            if !prompt.is_empty()
+                && let Some(why) = episode.feed(&mut self.networks, &prompt).await?
+            {
+                self.fell_back.get_or_insert(why);
+            }
+        }
+        self.episode = Some(episode);
         Ok(())
     }
 
@@ -96,26 +320,39 @@ impl Agent {
     }
 
     /// Observes, then decodes one complete action for `spec`.
-    pub fn act(&mut self, observation: &Observation, spec: &ActionSpec) -> Result<Decision> {
+    pub async fn act(&mut self, observation: &Observation, spec: &ActionSpec) -> Result<Decision> {
         let mut builder = SequenceBuilder::new(&self.vocabulary, PositionMode::Eval);
         builder.observation(observation)?;
-        let observed = builder.finish();
         let mut chunk = Sequence::from_parts(self.pending.take().into_iter().collect(), vec![]);
-        chunk.append(&observed);
+        chunk.append(&builder.finish());
 
         let allowed = self.allowed(spec);
-        let first = self.vocabulary.value(0);
-        let mut logits = self.model.forward_last(&chunk, &mut self.episode)?;
-        let (mut tokens, mut distributions) = (vec![], vec![]);
-        for i in 0..spec.tokens() {
-            if i > 0 {
-                let previous = action_element(tokens[i - 1]);
-                logits = self.model.forward_last(&Sequence::from_parts(vec![previous], vec![]), &mut self.episode)?;
-            }
-            distributions.push(probabilities(&logits, allowed.clone(), 1.0));
-            tokens.push(sample(&logits, allowed.clone(), self.sampling, &mut self.rng) as u32);
+        let mut episode = match self.episode.take() {
+            Some(episode) => episode,
+            None => Context::new(&mut self.networks, &mut self.fell_back).await?,
+        };
+        let (mut tokens, mut distributions, mut fell_back) = (vec![], vec![], self.fell_back.take());
+        for _ in 0..spec.tokens() {
+            let step = episode
+                .choose(&mut self.networks, &chunk, allowed.clone(), None, self.sampling, &mut self.rng)
+                .await;
+            let (choice, gave_up) = match step {
+                Ok(step) => step,
+                Err(e) => {
+                    self.episode = Some(episode);
+                    return Err(e);
+                }
+            };
+            fell_back = fell_back.or(gave_up);
+            chunk = Sequence::from_parts(vec![action_element(choice.token)], vec![]);
+            tokens.push(choice.token);
+            distributions.push(choice.probabilities);
         }
+        // The last action token is fed with the next observation.
         self.pending = tokens.last().map(|&id| action_element(id));
+        let backend = episode.backend();
+        self.episode = Some(episode);
+        let first = self.vocabulary.value(0);
         let bins = tokens.iter().map(|&id| id - first);
         let action = match spec {
             ActionSpec::Discrete { .. } => Action::Discrete(bins.collect()),
@@ -125,14 +362,14 @@ impl Agent {
                     .map_err(TokenError::from)?,
             ),
         };
-        Ok(Decision { action, tokens, distributions })
+        Ok(Decision { action, tokens, distributions, backend, fell_back })
     }
 
     /// Captions an image, or answers a question about it. `on_text` sees the text so far
     /// after each token, so the page can stream it. Byte-level BPE can end a token
     /// mid-character, which decodes as U+FFFD until the next token completes it: such a tail
     /// is held back, so what `on_text` shows is never rewritten.
-    pub fn describe(
+    pub async fn describe(
         &mut self,
         image: &RgbImage,
         question: Option<&str>,
@@ -145,41 +382,48 @@ impl Agent {
         }
         builder.sentence(&parts)?;
         let prompt = builder.finish();
-        let mut cache = self.model.new_cache();
-        let mut logits = self.model.forward_last(&prompt, &mut cache)?;
+        let mut context = Context::new(&mut self.networks, &mut self.fell_back).await?;
         let text = &self.vocabulary.text;
-        let (end, separator) = (text.end_of_text() as usize, text.separator() as usize);
+        let (end, separator) = (text.end_of_text(), text.separator() as usize);
+        let mut chunk = prompt.clone();
         let mut ids = vec![];
         let mut said = String::new();
         for position in prompt.len()..prompt.len() + MAX_TEXT_TOKENS {
-            logits[separator] = f32::NEG_INFINITY;
-            let id = sample(&logits, 0..text.size() as usize, self.sampling, &mut self.rng);
-            if id == end {
+            let allowed = 0..text.size() as usize;
+            let (choice, gave_up) = context
+                .choose(&mut self.networks, &chunk, allowed, Some(separator), self.sampling, &mut self.rng)
+                .await?;
+            if let Some(why) = gave_up {
+                self.fell_back.get_or_insert(why);
+            }
+            if choice.token == end {
                 break;
             }
-            ids.push(id as u32);
+            ids.push(choice.token);
             said = text.decode(&ids).map_err(TokenError::from)?;
             on_text(said.trim_end_matches('\u{FFFD}'));
             let element = Element {
                 modality: Modality::Text,
-                id: id as u32,
+                id: choice.token,
                 local_position: (position as u32).min(ACTION_POSITION - 1),
                 target: None,
             };
-            logits = self.model.forward_last(&Sequence::from_parts(vec![element], vec![]), &mut cache)?;
+            chunk = Sequence::from_parts(vec![element], vec![]);
         }
         Ok(said)
     }
 }
 
-/// The model playing a world: it sees only what the world observes.
-impl Actor for Agent {
-    fn begin(&mut self, _: &dyn World, _: u64) -> std::result::Result<(), ActorError> {
-        Ok(self.begin_episode(None)?)
+/// The model playing a world: it sees only what the world observes. (Natively only: the
+/// page steps its agents itself, awaiting each decision.)
+#[cfg(not(target_arch = "wasm32"))]
+impl crate::envs::rollout::Actor for Agent {
+    fn begin(&mut self, _: &dyn crate::envs::World, _: u64) -> std::result::Result<(), crate::envs::rollout::ActorError> {
+        Ok(pollster::block_on(self.begin_episode(None))?)
     }
 
-    fn act(&mut self, world: &dyn World) -> std::result::Result<Action, ActorError> {
-        Ok(Agent::act(self, &world.observe(), &world.spec().action)?.action)
+    fn act(&mut self, world: &dyn crate::envs::World) -> std::result::Result<Action, crate::envs::rollout::ActorError> {
+        Ok(pollster::block_on(Agent::act(self, &world.observe(), &world.spec().action))?.action)
     }
 }
 
@@ -193,6 +437,7 @@ mod tests {
     use super::*;
     use crate::model::{ModelFiles, argmax};
     use candle_core::Device;
+    use pollster::block_on;
 
     fn agent() -> Agent {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny");
@@ -208,7 +453,7 @@ mod tests {
     fn actions_fit_the_spec_and_come_with_their_distributions() {
         let mut agent = agent();
         let discrete = ActionSpec::Discrete { labels: vec!["noop", "left", "right"] };
-        let d = agent.act(&frame(0), &discrete).unwrap();
+        let d = block_on(agent.act(&frame(0), &discrete)).unwrap();
         let Action::Discrete(a) = &d.action else { panic!("{d:?}") };
         assert!(a.len() == 1 && a[0] < 3);
         assert_eq!(d.distributions[0].len(), 3);
@@ -216,7 +461,7 @@ mod tests {
 
         let continuous = ActionSpec::Continuous { dims: 2 };
         let state = Observation { continuous: vec![0.3, -2.0, 7.0], ..Default::default() };
-        let d = agent.act(&state, &continuous).unwrap();
+        let d = block_on(agent.act(&state, &continuous)).unwrap();
         let Action::Continuous(a) = &d.action else { panic!("{d:?}") };
         assert_eq!(a.len(), 2);
         assert!(a.iter().all(|x| (-1.0..=1.0).contains(x)));
@@ -229,9 +474,9 @@ mod tests {
     fn stepping_matches_one_pass_over_the_episode() {
         let mut agent = agent();
         let spec = ActionSpec::Discrete { labels: vec!["a", "b", "c", "d"] };
-        agent.begin_episode(None).unwrap();
-        let first = agent.act(&frame(10), &spec).unwrap();
-        let second = agent.act(&frame(250), &spec).unwrap();
+        block_on(agent.begin_episode(None)).unwrap();
+        let first = block_on(agent.act(&frame(10), &spec)).unwrap();
+        let second = block_on(agent.act(&frame(250), &spec)).unwrap();
 
         let mut b = SequenceBuilder::new(agent.vocabulary(), PositionMode::Eval);
         b.timestep(&frame(10), &first.action).unwrap();
@@ -240,7 +485,7 @@ mod tests {
         let logits = agent.model().forward_last(&whole, &mut agent.model().new_cache()).unwrap();
         let start = agent.vocabulary().value(0) as usize;
         assert_eq!(second.tokens[0] as usize, start + argmax(&logits[start..start + 4]));
-        assert_eq!(agent.episode.seen(), whole.len());
+        assert_eq!(agent.episode.as_ref().unwrap().seen(), whole.len());
     }
 
     #[test]
@@ -248,13 +493,13 @@ mod tests {
         let mut agent = agent();
         let image = RgbImage::from_pixel(30, 50, image::Rgb([200, 10, 10]));
         let mut streamed = vec![];
-        let text = agent.describe(&image, Some("what colour is it?"), |t| streamed.push(t.to_string())).unwrap();
+        let text = block_on(agent.describe(&image, Some("what colour is it?"), |t| streamed.push(t.to_string()))).unwrap();
         assert!(streamed.len() <= MAX_TEXT_TOKENS);
         assert_eq!(streamed.last().map(String::as_str).unwrap_or(""), text.trim_end_matches('\u{FFFD}'));
         for pair in streamed.windows(2) {
             assert!(pair[1].starts_with(&pair[0]), "streamed text is only ever extended: {pair:?}");
         }
-        assert!(agent.episode.is_empty(), "describing leaves the episode alone");
+        assert!(agent.episode.is_none(), "describing leaves the episode alone");
     }
 
     #[test]
@@ -262,7 +507,7 @@ mod tests {
         let mut agent = agent();
         let spec = ActionSpec::Continuous { dims: 1 };
         let bad = Observation { continuous: vec![f32::NAN], ..Default::default() };
-        assert!(matches!(agent.act(&bad, &spec), Err(AgentError::Tokens(_))));
-        assert!(agent.act(&Observation::default(), &spec).is_ok(), "an empty observation is just the separator");
+        assert!(matches!(block_on(agent.act(&bad, &spec)), Err(AgentError::Tokens(_))));
+        assert!(block_on(agent.act(&Observation::default(), &spec)).is_ok(), "an empty observation is just the separator");
     }
 }

@@ -56,7 +56,7 @@ impl Actor for Prompted<'_> {
         let vocabulary = self.agent.vocabulary();
         let episode = Episode::play(world, vocabulary, demonstration, &Noise::NONE, &mut rng)?;
         let prompt = episode.ending(world, vocabulary, budget)?;
-        Ok(self.agent.begin_episode(Some(&prompt))?)
+        Ok(pollster::block_on(self.agent.begin_episode(Some(&prompt)))?)
     }
 
     fn act(&mut self, world: &dyn World) -> Result<Action, ActorError> {
@@ -104,7 +104,7 @@ fn accuracy(
 ) -> Result<TextReport, ActorError> {
     let (mut right, mut total) = (0, 0);
     for sample in samples {
-        let said = agent.describe(&sample.image, sample.context.as_deref(), |_| {})?;
+        let said = pollster::block_on(agent.describe(&sample.image, sample.context.as_deref(), |_| {}))?;
         right += usize::from(said.trim() == sample.target.trim());
         total += 1;
     }

@@ -95,13 +95,13 @@ fn describe(args: DescribeArgs, question: Option<&str>, dir: &Path) -> Result<()
     let picture = image::to_model_input(&image::decode(&bytes)?);
     let mut agent = agent(dir, &args.sampling)?;
     let mut shown = String::new();
-    let text = agent.describe(&picture, question, |so_far| {
+    let text = pollster::block_on(agent.describe(&picture, question, |so_far| {
         if let Some(new) = so_far.strip_prefix(shown.as_str()).filter(|_| !args.json) {
             print!("{new}");
             let _ = std::io::stdout().flush();
             shown = so_far.to_string();
         }
-    })?;
+    }))?;
     if args.json {
         return print(&Answer { text }, true, |_| {});
     }

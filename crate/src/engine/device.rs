@@ -56,6 +56,11 @@ impl Gpu {
         Gpu { device, queue, adapter: format!("{} ({:?})", info.name, info.backend), failure }
     }
 
+    /// Destroys the device, as a driver crash would: everything on it fails from now on.
+    pub fn destroy(&self) {
+        self.device.destroy();
+    }
+
     /// The adapter's name and backend, e.g. "llvmpipe (LLVM 19.1.7, 256 bits) (Vulkan)".
     pub fn adapter(&self) -> &str {
         &self.adapter

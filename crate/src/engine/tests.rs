@@ -3,13 +3,12 @@
 
 use super::weights::{self, shipped_shape};
 use super::*;
-use crate::agent::{Agent, MAX_TEXT_TOKENS};
+use crate::agent::Agent;
 use crate::envs::ActionSpec;
 use crate::model::generate::{Sampling, probabilities};
 use crate::model::golden::Golden;
 use crate::model::{Config, Gatito, ModelFiles};
 use crate::tokens::image::PositionMode;
-use crate::tokens::sequence::{ACTION_POSITION, Part};
 use crate::tokens::{Action, Element, Modality, Observation, Sequence, SequenceBuilder, TextTokenizer, Vocabulary};
 use candle_core::Device;
 use image::RgbImage;
@@ -126,101 +125,88 @@ fn an_s_sized_model_matches_candle_from_prefill_through_the_sliding_window() {
     assert!(worst <= TOLERANCE);
 }
 
-/// The agent's loop on the GPU: each step feeds the pending action token and the
-/// observation, then decides each action token with the allowed values.
-fn gpu_act(
-    model: &GpuModel,
-    cache: &mut GpuCache,
-    vocabulary: &Vocabulary,
-    pending: &mut Option<Element>,
-    observation: &Observation,
-    spec: &ActionSpec,
-) -> (Vec<u32>, Vec<Vec<f32>>) {
-    let mut builder = SequenceBuilder::new(vocabulary, PositionMode::Eval);
-    builder.observation(observation).unwrap();
-    let mut chunk = Sequence::from_parts(pending.take().into_iter().collect(), vec![]);
-    chunk.append(&builder.finish());
-    let first = vocabulary.value(0) as usize;
-    let allowed = match spec {
-        ActionSpec::Discrete { labels } => first..first + labels.len(),
-        ActionSpec::Continuous { .. } => first..first + 1024,
-    };
-    let constraint = Constraint { allowed, excluded: None, sampling: Sampling::Greedy, draw: 0.0 };
-    let (mut tokens, mut distributions) = (vec![], vec![]);
-    for _ in 0..spec.tokens() {
-        let choice = block_on(model.decide(&chunk, cache, &constraint)).unwrap();
-        tokens.push(choice.token);
-        distributions.push(choice.probabilities);
-        chunk = Sequence::from_parts(vec![action(choice.token)], vec![]);
-    }
-    *pending = chunk.elements.first().copied();
-    (tokens, distributions)
+/// The same agent twice over the tiny model: on the CPU, and on `gpu`.
+fn agents(gpu: &Gpu) -> (Agent, Agent) {
+    let (cpu, on_gpu, vocabulary) = tiny(gpu);
+    let cpu = std::sync::Arc::new(cpu);
+    let on_cpu = Agent::new(cpu.clone(), vocabulary.clone(), Sampling::Greedy, 0);
+    let mut on_gpu_agent = Agent::new(cpu, vocabulary, Sampling::Greedy, 0);
+    block_on(on_gpu_agent.use_gpu(Some(std::rc::Rc::new(on_gpu)))).unwrap();
+    (on_cpu, on_gpu_agent)
 }
 
-fn action(id: u32) -> Element {
-    Element { modality: Modality::Action, id, local_position: ACTION_POSITION, target: None }
+/// Step `t` of a test episode: a changing frame and a state value, four discrete actions
+/// for six steps, then two continuous ones.
+fn step(t: u32) -> (Observation, ActionSpec) {
+    let image = RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 3 + t * 20) as u8, (y * 4) as u8, 90]));
+    let observation = Observation { image: Some(image), continuous: vec![(t as f32 * 0.3).sin()], ..Default::default() };
+    let spec = if (t / 6) % 2 == 0 {
+        ActionSpec::Discrete { labels: vec!["a", "b", "c", "d"] }
+    } else {
+        ActionSpec::Continuous { dims: 2 }
+    };
+    (observation, spec)
 }
 
 #[test]
 fn greedy_decisions_match_the_cpu_agent_over_an_episode() {
     let Some(gpu) = gpu() else { return };
-    let (cpu, model, vocabulary) = tiny(&gpu);
-    let mut agent = Agent::new(std::sync::Arc::new(cpu), tiny_vocabulary(), Sampling::Greedy, 0);
-    let mut cache = block_on(model.new_cache()).unwrap();
-    let mut pending = None;
-    let specs = [ActionSpec::Discrete { labels: vec!["a", "b", "c", "d"] }, ActionSpec::Continuous { dims: 2 }];
+    let (mut cpu, mut on_gpu) = agents(&gpu);
     let mut worst = 0f32;
+    // 12 steps of 16 patches, a value, the separator and one or two actions: past the window.
     for t in 0..12u32 {
-        let image = RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 3 + t * 20) as u8, (y * 4) as u8, 90]));
-        let observation =
-            Observation { image: Some(image), continuous: vec![(t as f32 * 0.3).sin()], ..Default::default() };
-        let spec = &specs[(t / 6) as usize];
-        let cpu = agent.act(&observation, spec).unwrap();
-        let (tokens, distributions) = gpu_act(&model, &mut cache, &vocabulary, &mut pending, &observation, spec);
-        assert_eq!(tokens, cpu.tokens, "step {t}");
-        for (a, b) in distributions.iter().zip(&cpu.distributions) {
+        let (observation, spec) = step(t);
+        let expected = block_on(cpu.act(&observation, &spec)).unwrap();
+        let got = block_on(on_gpu.act(&observation, &spec)).unwrap();
+        assert_eq!((got.backend, got.fell_back.as_deref()), (crate::agent::Backend::Gpu, None));
+        assert_eq!(got.tokens, expected.tokens, "step {t}");
+        for (a, b) in got.distributions.iter().zip(&expected.distributions) {
             worst = worst.max(max_diff(a, b));
         }
     }
     eprintln!("12 greedy steps agree; probabilities within {worst:e}");
     assert!(worst <= TOLERANCE);
-    assert!(cache.seen() > model.config.context, "the episode ran past the window");
 }
 
 #[test]
 fn a_greedy_caption_matches_the_cpu_agent() {
     let Some(gpu) = gpu() else { return };
-    let (cpu, model, vocabulary) = tiny(&gpu);
-    let mut agent = Agent::new(std::sync::Arc::new(cpu), tiny_vocabulary(), Sampling::Greedy, 0);
+    let (mut cpu, mut on_gpu) = agents(&gpu);
     let image =
         RgbImage::from_fn(64, 64, |x, y| image::Rgb([if (x / 16 + y / 16) % 2 == 0 { 230 } else { 20 }, 60, 140]));
-    let expected = agent.describe(&image, None, |_| {}).unwrap();
+    let expected = block_on(cpu.describe(&image, None, |_| {})).unwrap();
+    let said = block_on(on_gpu.describe(&image, Some("what is it?"), |_| {})).unwrap();
+    let asked = block_on(cpu.describe(&image, Some("what is it?"), |_| {})).unwrap();
+    assert_eq!(said, asked);
+    assert_eq!(block_on(on_gpu.describe(&image, None, |_| {})).unwrap(), expected);
+    eprintln!("caption on both: {expected:?}");
+}
 
-    let mut builder = SequenceBuilder::new(&vocabulary, PositionMode::Eval);
-    builder.sentence(&[Part::Image(&image)]).unwrap();
-    let prompt = builder.finish();
-    let text = &vocabulary.text;
-    let mut cache = block_on(model.new_cache()).unwrap();
-    let constraint = Constraint {
-        allowed: 0..text.size() as usize,
-        excluded: Some(text.separator() as usize),
-        sampling: Sampling::Greedy,
-        draw: 0.0,
-    };
-    let (mut chunk, mut ids) = (prompt.clone(), vec![]);
-    for position in prompt.len()..prompt.len() + MAX_TEXT_TOKENS {
-        let id = block_on(model.decide(&chunk, &mut cache, &constraint)).unwrap().token;
-        if id == text.end_of_text() {
-            break;
-        }
-        ids.push(id);
-        let local_position = (position as u32).min(ACTION_POSITION - 1);
-        chunk =
-            Sequence::from_parts(vec![Element { modality: Modality::Text, id, local_position, target: None }], vec![]);
+/// A device lost mid-episode: the agent moves to the CPU with what it saw, and decides
+/// exactly as an agent that ran on the CPU all along.
+#[test]
+fn a_lost_device_mid_episode_moves_the_agent_to_the_cpu_and_loses_nothing() {
+    if gpu().is_none() {
+        return;
     }
-    let said = text.decode(&ids).unwrap();
-    eprintln!("caption on both: {said:?} ({} tokens)", ids.len());
-    assert_eq!(said, expected);
+    // A device of its own: losing it must not disturb the other tests.
+    let gpu = block_on(Gpu::open()).unwrap();
+    let (mut cpu, mut on_gpu) = agents(&gpu);
+    for t in 0..20u32 {
+        if t == 9 {
+            gpu.destroy();
+        }
+        let (observation, spec) = step(t);
+        let expected = block_on(cpu.act(&observation, &spec)).unwrap();
+        let got = block_on(on_gpu.act(&observation, &spec)).unwrap();
+        assert_eq!(got.tokens, expected.tokens, "step {t}");
+        match t {
+            ..9 => assert_eq!(got.backend, crate::agent::Backend::Gpu),
+            9 => assert!(got.fell_back.as_deref().is_some_and(|why| why.contains("lost")), "{:?}", got.fell_back),
+            _ => assert_eq!((got.backend, got.fell_back.as_deref()), (crate::agent::Backend::Cpu, None)),
+        }
+    }
+    assert!(on_gpu.gpu().is_none());
 }
 
 /// A vector of logits on the GPU: one text element whose logits are known, via a model

@@ -6,14 +6,17 @@ use super::model::Model;
 use super::report::{self, Source, ValueToken};
 use super::tokens::{Tokens, sequence_to_js};
 use super::{attach, to_js};
-use crate::agent::{Agent, Decision};
+use crate::agent::{Agent, Backend, Decision};
 use crate::envs::grid::{Grid, MissionSet};
 use crate::envs::rollout::{random_action, random_policy_rng};
 use crate::envs::{ActionSpec, World, WorldSpec};
 use crate::tokens::{Action, Observation};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
 
 /// Who acts in a step, as the page asks: `{actor: "expert"}`, `{actor: "random"}`, or
 /// `{actor: "chosen", action: {discrete: [2]}}` for an action chosen outside (a person's key).
@@ -49,6 +52,9 @@ struct ActionReport {
     /// For the model's continuous actions, the probability it gave each chosen bin.
     #[serde(skip_serializing_if = "Option::is_none")]
     confidence: Option<Vec<f32>>,
+    /// Where the model decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backend: Option<Backend>,
 }
 
 #[derive(Serialize)]
@@ -82,8 +88,19 @@ pub struct Session {
     last: Option<(Observation, Action)>,
     /// The typed mission, for a grid room furnished for one.
     mission: Option<MissionInfo>,
-    /// The model's context for this episode, made at its first step.
-    agent: Option<Agent>,
+    /// The model's context for this episode, made at its first step; shared with the
+    /// decision in flight.
+    agent: Option<Rc<RefCell<Agent>>>,
+    /// The model's decision and what it saw, between `decide` and `applyDecision`.
+    decided: Rc<RefCell<Option<(Observation, Decision)>>>,
+}
+
+/// What the page hears when the model has decided: where, and whether the GPU was given up.
+#[derive(Serialize)]
+struct Decided {
+    backend: Backend,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fell_back: Option<String>,
 }
 
 #[wasm_bindgen]
@@ -145,19 +162,45 @@ impl Session {
         self.take(self.world.observe(), action, report)
     }
 
-    /// Takes one step with the model's action: it sees this episode's observations since it
-    /// took over, and decodes the action token by token.
-    #[wasm_bindgen(js_name = stepModel)]
-    pub fn step_model(&mut self, model: &Model) -> Result<JsValue, JsError> {
+    /// The model decides the next action: it sees this episode's observations since it took
+    /// over, and decodes the action token by token, on the model's backend. Resolves with
+    /// `{backend, fell_back?}`; `applyDecision` then takes the step. Two calls, because the
+    /// decision may wait on the GPU while the world must not be borrowed.
+    pub fn decide(&mut self, model: &Model) -> Result<js_sys::Promise, JsError> {
         if self.done() {
             return Err(JsError::new("this episode is over; start a new one"));
         }
-        let agent = match self.agent.take() {
-            Some(agent) if model.runs(&agent) => self.agent.insert(agent),
-            _ => self.agent.insert(model.agent(u64::from(self.seed))),
+        let agent = match &self.agent {
+            Some(agent) if model.runs(&agent.borrow()) => agent.clone(),
+            _ => self.agent.insert(Rc::new(RefCell::new(model.agent(u64::from(self.seed))))).clone(),
         };
-        let observation = self.world.observe();
-        let decision = agent.act(&observation, &self.spec.action)?;
+        let (observation, spec, gpu) = (self.world.observe(), self.spec.action.clone(), model.gpu());
+        let decided = self.decided.clone();
+        Ok(future_to_promise(async move {
+            let error = |e: crate::agent::AgentError| JsValue::from(JsError::new(&e.to_string()));
+            let mut agent = agent.try_borrow_mut().map_err(|_| JsError::new("the model is still deciding"))?;
+            let switch = match (&gpu, agent.gpu()) {
+                (Some(wanted), Some(held)) => !Rc::ptr_eq(wanted, held),
+                (wanted, held) => wanted.is_some() != held.is_some(),
+            };
+            if switch {
+                agent.use_gpu(gpu).await.map_err(error)?;
+            }
+            let decision = agent.act(&observation, &spec).await.map_err(error)?;
+            let answer = Decided { backend: decision.backend, fell_back: decision.fell_back.clone() };
+            *decided.borrow_mut() = Some((observation, decision));
+            Ok(to_js(&answer)?)
+        }))
+    }
+
+    /// Takes the step the model decided on (see `decide`) and reports it.
+    #[wasm_bindgen(js_name = applyDecision)]
+    pub fn apply_decision(&mut self) -> Result<JsValue, JsError> {
+        let (observation, decision) =
+            self.decided.borrow_mut().take().ok_or_else(|| JsError::new("the model has not decided yet"))?;
+        if self.done() {
+            return Err(JsError::new("this episode is over; start a new one"));
+        }
         let report = self.report_action(&decision.action, Choice::Model, Some(&decision))?;
         self.take(observation, decision.action, report)
     }
@@ -190,7 +233,7 @@ impl Session {
     fn of(world: Box<dyn World>, seed: u32, mission: Option<MissionInfo>) -> Session {
         let spec = world.spec();
         let rng = random_policy_rng(u64::from(seed));
-        Session { world, spec, seed, rng, steps: 0, last: None, mission, agent: None }
+        Session { world, spec, seed, rng, steps: 0, last: None, mission, agent: None, decided: Rc::default() }
     }
 
     /// Steps the world with `action`, taken after seeing `observation`, and reports the step.
@@ -236,7 +279,7 @@ impl Session {
         let confidence = decision.filter(|_| probabilities.is_none()).map(|d| {
             values.iter().zip(&d.distributions).map(|(v, p)| p.get(v.bin as usize).copied().unwrap_or(0.0)).collect()
         });
-        Ok(ActionReport { label, values, choice, probabilities, confidence })
+        Ok(ActionReport { label, values, choice, probabilities, confidence, backend: decision.map(|d| d.backend) })
     }
 }
 
