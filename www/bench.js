@@ -37,6 +37,11 @@ function row(report) {
   ];
 }
 
+async function adapterName() {
+  const info = (await navigator.gpu?.requestAdapter())?.info ?? {};
+  return [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || "an unnamed adapter";
+}
+
 /// Megabytes of a file the server would send (the wasm module is not in the model's manifest).
 async function sizeOf(url) {
   const response = await fetch(url, { method: "HEAD" });
@@ -60,6 +65,8 @@ async function run() {
     let report;
     try {
       report = await client.call("bench", { backend, steps });
+      // wgpu cannot see the browser's adapter from inside wasm; the browser can.
+      if (backend === "webgpu") report.adapter = await adapterName();
     } catch (error) {
       report = { backend, error: error.message };
     }
