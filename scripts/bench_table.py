@@ -12,7 +12,7 @@ def rows(path):
     with open(path) as f:
         report = json.load(f)
     for result in report.get("results", [report]):
-        memory = result.get("peak_memory_mb") or result.get("wasm_memory_mb")
+        memory = result.get("memory_mb")
         download = report.get("wasm_download_mb")
         yield result, memory, download, report.get("model_download_mb") or result.get("model_download_mb")
 

@@ -32,7 +32,7 @@ function row(report) {
     fixed(2)(report.step_ms_p50),
     fixed(2)(report.step_ms_p95),
     fixed(1)(report.caption_ms),
-    fixed(1)(report.wasm_memory_mb),
+    fixed(1)(report.memory_mb),
     fixed(1)(report.gpu_memory_mb),
   ];
 }

@@ -333,9 +333,8 @@ impl Agent {
         };
         let (mut tokens, mut distributions, mut fell_back) = (vec![], vec![], self.fell_back.take());
         for _ in 0..spec.tokens() {
-            let step = episode
-                .choose(&mut self.networks, &chunk, allowed.clone(), None, self.sampling, &mut self.rng)
-                .await;
+            let step =
+                episode.choose(&mut self.networks, &chunk, allowed.clone(), None, self.sampling, &mut self.rng).await;
             let (choice, gave_up) = match step {
                 Ok(step) => step,
                 Err(e) => {
@@ -418,7 +417,11 @@ impl Agent {
 /// page steps its agents itself, awaiting each decision.)
 #[cfg(not(target_arch = "wasm32"))]
 impl crate::envs::rollout::Actor for Agent {
-    fn begin(&mut self, _: &dyn crate::envs::World, _: u64) -> std::result::Result<(), crate::envs::rollout::ActorError> {
+    fn begin(
+        &mut self,
+        _: &dyn crate::envs::World,
+        _: u64,
+    ) -> std::result::Result<(), crate::envs::rollout::ActorError> {
         Ok(pollster::block_on(self.begin_episode(None))?)
     }
 
@@ -493,7 +496,8 @@ mod tests {
         let mut agent = agent();
         let image = RgbImage::from_pixel(30, 50, image::Rgb([200, 10, 10]));
         let mut streamed = vec![];
-        let text = block_on(agent.describe(&image, Some("what colour is it?"), |t| streamed.push(t.to_string()))).unwrap();
+        let text =
+            block_on(agent.describe(&image, Some("what colour is it?"), |t| streamed.push(t.to_string()))).unwrap();
         assert!(streamed.len() <= MAX_TEXT_TOKENS);
         assert_eq!(streamed.last().map(String::as_str).unwrap_or(""), text.trim_end_matches('\u{FFFD}'));
         for pair in streamed.windows(2) {
@@ -508,6 +512,9 @@ mod tests {
         let spec = ActionSpec::Continuous { dims: 1 };
         let bad = Observation { continuous: vec![f32::NAN], ..Default::default() };
         assert!(matches!(block_on(agent.act(&bad, &spec)), Err(AgentError::Tokens(_))));
-        assert!(block_on(agent.act(&Observation::default(), &spec)).is_ok(), "an empty observation is just the separator");
+        assert!(
+            block_on(agent.act(&Observation::default(), &spec)).is_ok(),
+            "an empty observation is just the separator"
+        );
     }
 }

@@ -30,7 +30,23 @@ pub enum BenchError {
 
 pub type Result<T> = std::result::Result<T, BenchError>;
 
-/// What one run measured. The caller adds what only it can know: memory, download sizes.
+/// A run's report, as `gatito bench --json` and the bench page give it.
+#[derive(Debug, serde::Serialize)]
+pub struct Report {
+    pub backend: &'static str,
+    pub adapter: String,
+    #[serde(flatten)]
+    pub timings: Timings,
+    /// The process's peak resident memory natively; the wasm heap (which only grows, so
+    /// its high-water mark) in the browser.
+    pub memory_mb: Option<f64>,
+    /// Buffers the GPU engine holds (weights, scratch, one cache); none on the CPU.
+    pub gpu_memory_mb: Option<f64>,
+    /// The model's files (natively; the bench page adds the wasm module's size itself).
+    pub model_download_mb: Option<f64>,
+}
+
+/// What one run measured.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Timings {
     pub parameters: usize,

@@ -116,9 +116,15 @@ fn verify_accepts_the_golden_fixture() {
 #[test]
 fn bench_reports_every_figure() {
     let report = json(&["bench", "--model", TINY, "--steps", "3", "--json"]);
-    for key in
-        ["prefill_tokens_per_s", "decode_tokens_per_s", "step_ms_p50", "step_ms_p95", "caption_ms", "model_download_mb"]
-    {
+    for key in [
+        "prefill_tokens_per_s",
+        "decode_tokens_per_s",
+        "step_ms_p50",
+        "step_ms_p95",
+        "caption_ms",
+        "memory_mb",
+        "model_download_mb",
+    ] {
         assert!(report[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {report}");
     }
     assert_eq!(report["context"], 64);

@@ -3,7 +3,7 @@
 //! runs the same measurements on CPU-wasm and WebGPU.
 
 use super::{Backend, Result, print};
-use crate::bench::{self, Timings};
+use crate::bench::{self, Report};
 use crate::engine::{self, Gpu, GpuModel};
 use crate::model::{Config, Gatito};
 use crate::tokens::{TextTokenizer, Vocabulary};
@@ -25,19 +25,6 @@ pub struct BenchArgs {
     random: bool,
     #[arg(long)]
     json: bool,
-}
-
-#[derive(serde::Serialize)]
-struct Report {
-    backend: &'static str,
-    adapter: String,
-    #[serde(flatten)]
-    timings: Timings,
-    /// The process's resident high-water mark.
-    peak_memory_mb: Option<f64>,
-    /// Buffers the GPU engine holds (weights, scratch, one cache); none on the CPU.
-    gpu_memory_mb: Option<f64>,
-    model_download_mb: f64,
 }
 
 /// Linux's high-water mark of resident memory, in MB.
@@ -71,9 +58,9 @@ pub fn bench(args: BenchArgs, dir: &Path) -> Result<()> {
                 backend: "cpu (candle, native)",
                 adapter: "cpu".into(),
                 timings,
-                peak_memory_mb: peak_memory_mb(),
+                memory_mb: peak_memory_mb(),
                 gpu_memory_mb: None,
-                model_download_mb: download,
+                model_download_mb: Some(download),
             }
         }
         Backend::Gpu => {
@@ -84,9 +71,9 @@ pub fn bench(args: BenchArgs, dir: &Path) -> Result<()> {
                 backend: "gpu (wgsl engine, native)",
                 adapter: runner.adapter().to_string(),
                 timings,
-                peak_memory_mb: peak_memory_mb(),
+                memory_mb: peak_memory_mb(),
                 gpu_memory_mb: Some(runner.memory_bytes() as f64 / 1e6),
-                model_download_mb: download,
+                model_download_mb: Some(download),
             }
         }
     };
@@ -100,12 +87,14 @@ pub fn bench(args: BenchArgs, dir: &Path) -> Result<()> {
             t.step_ms_p50, t.step_ms_p95
         );
         println!("caption        {:>9.1} ms", t.caption_ms);
-        if let Some(mb) = r.peak_memory_mb {
+        if let Some(mb) = r.memory_mb {
             println!("peak memory    {mb:>9.0} MB");
         }
         if let Some(mb) = r.gpu_memory_mb {
             println!("GPU buffers    {mb:>9.1} MB");
         }
-        println!("model download {:>9.1} MB", r.model_download_mb);
+        if let Some(mb) = r.model_download_mb {
+            println!("model download {mb:>9.1} MB");
+        }
     })
 }

@@ -139,7 +139,8 @@ fn agents(gpu: &Gpu) -> (Agent, Agent) {
 /// for six steps, then two continuous ones.
 fn step(t: u32) -> (Observation, ActionSpec) {
     let image = RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 3 + t * 20) as u8, (y * 4) as u8, 90]));
-    let observation = Observation { image: Some(image), continuous: vec![(t as f32 * 0.3).sin()], ..Default::default() };
+    let observation =
+        Observation { image: Some(image), continuous: vec![(t as f32 * 0.3).sin()], ..Default::default() };
     let spec = if (t / 6) % 2 == 0 {
         ActionSpec::Discrete { labels: vec!["a", "b", "c", "d"] }
     } else {

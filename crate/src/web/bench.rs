@@ -2,28 +2,15 @@
 //! on WebGPU, timed with the worker's `performance.now()`.
 
 use super::to_js;
-use crate::bench::{self, Timings};
+use crate::bench::{self, Report};
 use crate::engine::{Gpu, GpuModel};
 use crate::model::ModelFiles;
 use candle_core::Device;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-#[derive(serde::Serialize)]
-struct Report {
-    backend: &'static str,
-    adapter: String,
-    #[serde(flatten)]
-    timings: Timings,
-    /// The wasm heap after the run: it only grows, so this is its high-water mark.
-    wasm_memory_mb: f64,
-    /// Buffers the GPU engine holds (weights, scratch, one cache); none on the CPU.
-    gpu_memory_mb: Option<f64>,
-}
-
 /// Times the model from the bytes of its files on `backend` ("cpu" or "webgpu") over
-/// `steps` agent steps: `{backend, adapter, prefill_tokens_per_s, decode_tokens_per_s,
-/// step_ms_p50, step_ms_p95, caption_ms, wasm_memory_mb, gpu_memory_mb, ...}`.
+/// `steps` agent steps: a [`Report`] (the wasm heap as its memory).
 #[wasm_bindgen]
 pub async fn bench(
     config: Vec<u8>,
@@ -45,8 +32,9 @@ pub async fn bench(
                 backend: "cpu (candle, wasm)",
                 adapter: "cpu".into(),
                 timings,
-                wasm_memory_mb: heap_mb(),
+                memory_mb: Some(heap_mb()),
                 gpu_memory_mb: None,
+                model_download_mb: None,
             }
         }
         ("webgpu", Some(weights)) => {
@@ -59,8 +47,9 @@ pub async fn bench(
                 backend: "webgpu (wgsl engine, wasm)",
                 adapter: runner.adapter().to_string(),
                 timings,
-                wasm_memory_mb: heap_mb(),
+                memory_mb: Some(heap_mb()),
                 gpu_memory_mb: Some(runner.memory_bytes() as f64 / 1e6),
+                model_download_mb: None,
             }
         }
         (other, _) => return Err(JsError::new(&format!("the backend must be cpu or webgpu, not {other}"))),

@@ -44,13 +44,7 @@ impl Model {
     pub fn new(config: Vec<u8>, weights: Vec<u8>, tokenizer: Vec<u8>) -> Result<Model, JsError> {
         let safetensors = Rc::new(weights.clone());
         let (model, vocabulary) = ModelFiles { config, weights, tokenizer }.load(&Device::Cpu)?;
-        Ok(Model {
-            weights: Arc::new(model),
-            vocabulary,
-            safetensors,
-            gpu: Rc::default(),
-            device: Rc::default(),
-        })
+        Ok(Model { weights: Arc::new(model), vocabulary, safetensors, gpu: Rc::default(), device: Rc::default() })
     }
 
     /// `{parameters, config}`.

@@ -13,19 +13,9 @@
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let per_group = dims.channels / dims.groups * 16u;
     let base = wg.y * dims.channels * 16u + wg.x * per_group;
-    var sum = 0.0;
-    for (var i = lid; i < per_group; i += 64u) {
-        sum += input[base + i];
-    }
-    let mean = workgroup_sum(lid, sum) / f32(per_group);
-    var squares = 0.0;
-    for (var i = lid; i < per_group; i += 64u) {
-        let centered = input[base + i] - mean;
-        squares += centered * centered;
-    }
-    let inv = 1.0 / sqrt(workgroup_sum(lid, squares) / f32(per_group) + dims.eps);
+    let m = moments(lid, base, per_group, dims.eps);
     for (var i = lid; i < per_group; i += 64u) {
         let channel = (base + i) / 16u % dims.channels;
-        output[base + i] = gelu((input[base + i] - mean) * inv * gamma[channel] + beta[channel]);
+        output[base + i] = gelu((input[base + i] - m.x) * m.y * gamma[channel] + beta[channel]);
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Each kernel is one `.wgsl` file that names its bindings at the top; `common.wgsl`
 //! (the per-call and per-model uniforms, GELU) and, where a kernel reduces across a
-//! workgroup, `reduce.wgsl` are prepended. Bind group layouts are explicit, so one
+//! workgroup, `reduce.wgsl` (and for the norms `moments.wgsl`) are prepended. Bind group layouts are explicit, so one
 //! layout serves every variant of a kernel (the linear layer's three epilogues).
 
 use wgpu::{BindGroupLayout, ComputePipeline, Device};
@@ -93,7 +93,7 @@ impl Kernels {
         Kernels {
             embed: kernel("embed", wgsl!("embed.wgsl"), &io),
             patch_stem: kernel("patch_stem", wgsl!("patch_stem.wgsl"), &io),
-            group_norm: kernel("group_norm", wgsl!("reduce.wgsl", "group_norm.wgsl"), &io),
+            group_norm: kernel("group_norm", wgsl!("reduce.wgsl", "moments.wgsl", "group_norm.wgsl"), &io),
             conv: Kernel { layout: conv_layout, pipeline: conv_plain },
             conv_residual,
             patch_scatter: kernel(
@@ -101,7 +101,7 @@ impl Kernels {
                 wgsl!("patch_scatter.wgsl"),
                 &[Uniform, Uniform, Read, Read, Read, Read, Write],
             ),
-            layer_norm: kernel("layer_norm", wgsl!("reduce.wgsl", "layer_norm.wgsl"), &io),
+            layer_norm: kernel("layer_norm", wgsl!("reduce.wgsl", "moments.wgsl", "layer_norm.wgsl"), &io),
             linear: Linear { layout: linear_layout, pipelines: linear_pipelines },
             kv_store: kernel("kv_store", wgsl!("kv_store.wgsl"), &[Uniform, Uniform, Read, Write, Write]),
             attention: kernel(
