@@ -3,6 +3,7 @@
 //! runs the same measurements on CPU-wasm and WebGPU.
 
 use super::{Backend, Result, print};
+use crate::agent::Networks;
 use crate::bench::{self, Report};
 use crate::engine::{self, Gpu, GpuModel};
 use crate::model::{Config, Gatito};
@@ -10,6 +11,8 @@ use crate::tokens::{TextTokenizer, Vocabulary};
 use candle_core::Device;
 use pollster::block_on;
 use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(clap::Args)]
@@ -50,29 +53,26 @@ pub fn bench(args: BenchArgs, dir: &Path) -> Result<()> {
 
     let clock = Instant::now();
     let now = || clock.elapsed().as_secs_f64();
+    let cpu = Arc::new(Gatito::load(config.clone(), weights.clone(), &Device::Cpu)?);
     let report = match args.backend {
-        Backend::Cpu => {
-            let mut runner = bench::CpuRunner::new(Gatito::load(config, weights, &Device::Cpu)?);
-            let timings = block_on(bench::run(&mut runner, &vocabulary, args.steps, now))?;
-            Report {
-                backend: "cpu (candle, native)",
-                adapter: "cpu".into(),
-                timings,
-                memory_mb: peak_memory_mb(),
-                gpu_memory_mb: None,
-                model_download_mb: Some(download),
-            }
-        }
+        Backend::Cpu => Report {
+            backend: "cpu (candle, native)",
+            adapter: "cpu".into(),
+            timings: block_on(bench::run(Networks { cpu, gpu: None }, &vocabulary, args.steps, now))?,
+            memory_mb: peak_memory_mb(),
+            gpu_memory_mb: None,
+            model_download_mb: Some(download),
+        },
         Backend::Gpu => {
             let gpu = block_on(Gpu::open())?;
-            let mut runner = block_on(bench::GpuRunner::new(block_on(GpuModel::load(&gpu, config, &weights))?))?;
-            let timings = block_on(bench::run(&mut runner, &vocabulary, args.steps, now))?;
+            let model = Rc::new(block_on(GpuModel::load(&gpu, config, &weights))?);
+            let networks = Networks { cpu, gpu: Some(model.clone()) };
             Report {
                 backend: "gpu (wgsl engine, native)",
-                adapter: runner.adapter().to_string(),
-                timings,
+                adapter: model.adapter().to_string(),
+                timings: block_on(bench::run(networks, &vocabulary, args.steps, now))?,
                 memory_mb: peak_memory_mb(),
-                gpu_memory_mb: Some(runner.memory_bytes() as f64 / 1e6),
+                gpu_memory_mb: Some(model.memory_bytes() as f64 / 1e6),
                 model_download_mb: Some(download),
             }
         }

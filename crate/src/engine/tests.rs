@@ -141,7 +141,7 @@ fn step(t: u32) -> (Observation, ActionSpec) {
     let image = RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 3 + t * 20) as u8, (y * 4) as u8, 90]));
     let observation =
         Observation { image: Some(image), continuous: vec![(t as f32 * 0.3).sin()], ..Default::default() };
-    let spec = if (t / 6) % 2 == 0 {
+    let spec = if (t / 6).is_multiple_of(2) {
         ActionSpec::Discrete { labels: vec!["a", "b", "c", "d"] }
     } else {
         ActionSpec::Continuous { dims: 2 }

@@ -2,10 +2,13 @@
 //! on WebGPU, timed with the worker's `performance.now()`.
 
 use super::to_js;
+use crate::agent::Networks;
 use crate::bench::{self, Report};
 use crate::engine::{Gpu, GpuModel};
 use crate::model::ModelFiles;
 use candle_core::Device;
+use std::rc::Rc;
+use std::sync::Arc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -21,34 +24,29 @@ pub async fn bench(
 ) -> Result<JsValue, JsError> {
     let files = ModelFiles { config, weights, tokenizer };
     let weights = (backend == "webgpu").then(|| files.weights.clone());
-    // Loading on the CPU checks every file, for either backend.
+    // Loading on the CPU checks every file, for either backend; it is the fallback too.
     let (model, vocabulary) = files.load(&Device::Cpu)?;
+    let cpu = Arc::new(model);
     let now = clock()?;
     let report = match (backend.as_str(), weights) {
-        ("cpu", _) => {
-            let mut runner = bench::CpuRunner::new(model);
-            let timings = bench::run(&mut runner, &vocabulary, steps, now).await?;
-            Report {
-                backend: "cpu (candle, wasm)",
-                adapter: "cpu".into(),
-                timings,
-                memory_mb: Some(heap_mb()),
-                gpu_memory_mb: None,
-                model_download_mb: None,
-            }
-        }
+        ("cpu", _) => Report {
+            backend: "cpu (candle, wasm)",
+            adapter: "cpu".into(),
+            timings: bench::run(Networks { cpu, gpu: None }, &vocabulary, steps, now).await?,
+            memory_mb: Some(heap_mb()),
+            gpu_memory_mb: None,
+            model_download_mb: None,
+        },
         ("webgpu", Some(weights)) => {
             let gpu = Gpu::open().await?;
-            let config = model.config.clone();
-            drop(model);
-            let mut runner = bench::GpuRunner::new(GpuModel::load(&gpu, config, &weights).await?).await?;
-            let timings = bench::run(&mut runner, &vocabulary, steps, now).await?;
+            let model = Rc::new(GpuModel::load(&gpu, cpu.config.clone(), &weights).await?);
+            let networks = Networks { cpu, gpu: Some(model.clone()) };
             Report {
                 backend: "webgpu (wgsl engine, wasm)",
-                adapter: runner.adapter().to_string(),
-                timings,
+                adapter: model.adapter().to_string(),
+                timings: bench::run(networks, &vocabulary, steps, now).await?,
                 memory_mb: Some(heap_mb()),
-                gpu_memory_mb: Some(runner.memory_bytes() as f64 / 1e6),
+                gpu_memory_mb: Some(model.memory_bytes() as f64 / 1e6),
                 model_download_mb: None,
             }
         }

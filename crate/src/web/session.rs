@@ -166,6 +166,9 @@ impl Session {
     /// over, and decodes the action token by token, on the model's backend. Resolves with
     /// `{backend, fell_back?}`; `applyDecision` then takes the step. Two calls, because the
     /// decision may wait on the GPU while the world must not be borrowed.
+    // The agent stays borrowed while the GPU works: a second decision meanwhile is refused
+    // (`try_borrow_mut`) with a message rather than interleaved.
+    #[allow(clippy::await_holding_refcell_ref)]
     pub fn decide(&mut self, model: &Model) -> Result<js_sys::Promise, JsError> {
         if self.done() {
             return Err(JsError::new("this episode is over; start a new one"));
