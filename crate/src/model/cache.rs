@@ -3,34 +3,51 @@
 
 use candle_core::{Result, Tensor};
 
-/// Keys and values of one layer: [heads, kept, head_dim] each.
-#[derive(Default)]
+/// Keys and values of one layer in buffers of twice the window, [heads, 2 * window,
+/// head_dim] each: new rows are written in place after the kept ones, and only when the
+/// buffer's end is reached are the kept rows moved back to its start (once per window's
+/// worth of rows), so a step copies its own rows rather than the whole cache.
 pub(super) struct LayerCache {
-    keys: Option<Tensor>,
-    values: Option<Tensor>,
+    buffers: Option<(Tensor, Tensor)>,
+    capacity: usize,
+    /// The first kept row and how many there are.
+    start: usize,
+    len: usize,
 }
 
 impl LayerCache {
-    /// Appends the new keys and values and returns everything attention may look at.
-    pub(super) fn append(&mut self, keys: &Tensor, values: &Tensor) -> Result<(Tensor, Tensor)> {
-        let join = |old: &Option<Tensor>, new: &Tensor| match old {
-            Some(old) => Tensor::cat(&[old, new], 1),
-            None => Ok(new.clone()),
-        };
-        let (k, v) = (join(&self.keys, keys)?, join(&self.values, values)?);
-        self.keys = Some(k.clone());
-        self.values = Some(v.clone());
-        Ok((k, v))
+    fn new(window: usize) -> Self {
+        LayerCache { buffers: None, capacity: 2 * window.max(1), start: 0, len: 0 }
     }
 
-    fn keep_last(&mut self, n: usize) -> Result<()> {
-        for t in [&mut self.keys, &mut self.values] {
-            if let Some(old) = t {
-                let len = old.dim(1)?;
-                *t = if n == 0 { None } else { Some(old.narrow(1, len - n.min(len), n.min(len))?) };
+    /// Appends the new keys and values and returns everything attention may look at.
+    pub(super) fn append(&mut self, keys: &Tensor, values: &Tensor) -> Result<(Tensor, Tensor)> {
+        let n = keys.dim(1)?;
+        let (k, v) = match &self.buffers {
+            Some(buffers) => buffers.clone(),
+            None => {
+                let (heads, _, head_dim) = keys.dims3()?;
+                let empty = || Tensor::zeros((heads, self.capacity, head_dim), keys.dtype(), keys.device());
+                self.buffers.insert((empty()?, empty()?)).clone()
             }
+        };
+        if self.start + self.len + n > self.capacity {
+            for buffer in [&k, &v] {
+                let kept = buffer.narrow(1, self.start, self.len)?.contiguous()?;
+                buffer.slice_set(&kept, 1, 0)?;
+            }
+            self.start = 0;
         }
-        Ok(())
+        k.slice_set(keys, 1, self.start + self.len)?;
+        v.slice_set(values, 1, self.start + self.len)?;
+        self.len += n;
+        Ok((k.narrow(1, self.start, self.len)?, v.narrow(1, self.start, self.len)?))
+    }
+
+    fn keep_last(&mut self, n: usize) {
+        let n = n.min(self.len);
+        self.start += self.len - n;
+        self.len = n;
     }
 }
 
@@ -43,19 +60,19 @@ pub struct Cache {
 
 impl Cache {
     pub(super) fn new(layers: usize, window: usize) -> Self {
-        Cache { layers: (0..layers).map(|_| LayerCache::default()).collect(), window, kept: 0, seen: 0 }
+        Cache { layers: (0..layers).map(|_| LayerCache::new(window)).collect(), window, kept: 0, seen: 0 }
     }
 
     /// Drops the oldest entries so that `n` new ones fit in the window; returns how many stay.
-    pub(super) fn make_room(&mut self, n: usize) -> Result<usize> {
+    pub(super) fn make_room(&mut self, n: usize) -> usize {
         let keep = self.kept.min(self.window.saturating_sub(n));
         if keep < self.kept {
             for layer in &mut self.layers {
-                layer.keep_last(keep)?;
+                layer.keep_last(keep);
             }
             self.kept = keep;
         }
-        Ok(keep)
+        keep
     }
 
     pub(super) fn advance(&mut self, n: usize) {
@@ -80,7 +97,8 @@ impl Cache {
     /// Forgets everything (a new episode).
     pub fn clear(&mut self) {
         for layer in &mut self.layers {
-            *layer = LayerCache::default();
+            layer.start = 0;
+            layer.len = 0;
         }
         self.kept = 0;
         self.seen = 0;

@@ -232,7 +232,7 @@ impl Gatito {
         check_sequence(&self.config, seq)?;
         let n = seq.len();
         let mut x = self.embed.forward(seq, &self.device)?;
-        let past = cache.make_room(n)?;
+        let past = cache.make_room(n);
         let bias = self.attention_bias(past, n)?;
         for (block, layer) in self.blocks.iter().zip(cache.layers.iter_mut()) {
             x = block.forward(&x, &bias, layer)?;
