@@ -29,7 +29,7 @@ pub struct Networks {
 }
 
 /// A context being decoded in (an episode, or a description) on one backend, with the
-/// elements it was fed, up to the window, so that it can move to the other backend.
+/// latest elements it was fed, so that it can move to the other backend.
 pub(crate) struct Context {
     cache: BackendCache,
     fed: Sequence,
@@ -108,7 +108,8 @@ impl Context {
         Ok(())
     }
 
-    /// Feeds `chunk` and returns the last element's logits (CPU) or nothing (GPU).
+    /// Feeds `chunk` without choosing anything (a prompt, a prefill); returns why the GPU
+    /// was given up, if it was.
     pub async fn feed(&mut self, networks: &mut Networks, chunk: &Sequence) -> Result<Option<String>> {
         let on_gpu = match (&mut self.cache, &networks.gpu) {
             (BackendCache::Gpu(cache), Some(gpu)) => Some(gpu.forward_last(chunk, cache).await),
@@ -128,7 +129,8 @@ impl Context {
         Ok(fell_back)
     }
 
-    /// Feeds `chunk` and chooses the next token within `allowed`, never `excluded`.
+    /// Feeds `chunk` and chooses the next token within `allowed`, never `excluded`; also
+    /// returns why the GPU was given up, if it was.
     pub async fn choose(
         &mut self,
         networks: &mut Networks,
