@@ -173,15 +173,16 @@ impl Session {
         if self.done() {
             return Err(JsError::new("this episode is over; start a new one"));
         }
+        let busy = || JsError::new("the model is still deciding");
         let agent = match &self.agent {
-            Some(agent) if model.runs(&agent.borrow()) => agent.clone(),
+            Some(agent) if model.runs(&*agent.try_borrow().map_err(|_| busy())?) => agent.clone(),
             _ => self.agent.insert(Rc::new(RefCell::new(model.agent(u64::from(self.seed))))).clone(),
         };
         let (observation, spec, gpu) = (self.world.observe(), self.spec.action.clone(), model.gpu());
         let decided = self.decided.clone();
         Ok(future_to_promise(async move {
             let error = |e: crate::agent::AgentError| JsValue::from(JsError::new(&e.to_string()));
-            let mut agent = agent.try_borrow_mut().map_err(|_| JsError::new("the model is still deciding"))?;
+            let mut agent = agent.try_borrow_mut().map_err(|_| busy())?;
             let switch = match (&gpu, agent.gpu()) {
                 (Some(wanted), Some(held)) => !Rc::ptr_eq(wanted, held),
                 (wanted, held) => wanted.is_some() != held.is_some(),
