@@ -46,6 +46,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         ".safetensors": "application/octet-stream",
         ".webmanifest": "application/manifest+json",
         ".svg": "image/svg+xml",
+        # The model card: shown as text in the tab rather than downloaded.
+        ".md": "text/plain; charset=utf-8",
     }
 
     def end_headers(self):

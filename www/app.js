@@ -66,10 +66,18 @@ class App {
     const model = weights.ok
       ? ` The model (${(weights.parameters / 1e6).toFixed(1)}M weights) is verified and plays.`
       : ` ${capitalize(weights.reason)}.`;
-    $("model-notice").textContent = weights.ok
-      ? "The agent is a small transformer distilled from scripted experts (programs that read the game's true state); " +
-        "it sees only pixels, numbers and text. Switch any world to the expert or to random play to compare."
-      : `${capitalize(weights.reason)}. The worlds are played by their scripted experts or at random; captions and answers are off.`;
+    if (weights.ok) {
+      const card = Object.assign(document.createElement("a"), { href: `${MODEL}MODEL_CARD.md`, textContent: "its model card" });
+      $("model-notice").replaceChildren(
+        "The agent is a small transformer distilled from scripted experts (programs that read the game's true state); " +
+          "it sees only pixels, numbers and text. It is still weak at the games and the missions (",
+        card,
+        " has the numbers): switch any world to the expert or to random play to compare.",
+      );
+    } else {
+      $("model-notice").textContent =
+        `${capitalize(weights.reason)}. The worlds are played by their scripted experts or at random; captions and answers are off.`;
+    }
     $("model-notice").classList.toggle("error", weights.shipped && !weights.ok);
     if (loaded.tokens.ok) {
       this.status(`Ready: the tokenizer is verified (${loaded.tokens.vocabularySize} token ids: text, then 1024 value bins).${model}`, weights.shipped && !weights.ok);

@@ -17,6 +17,10 @@ test("the model plays a game live, its score moves, and the reference scores sta
   const problems = await openPage(page);
   const world = await firstWorld(page);
   await expect(page.locator("#model-notice")).toContainText("distilled from scripted experts");
+  // The notice links the model card, served as text.
+  const card = await page.request.get(await page.locator("#model-notice a").getAttribute("href"));
+  expect(card.headers()["content-type"]).toContain("text/plain");
+  expect(await card.text()).toContain("## How good it is");
   await expect(page.locator("#play-actor")).toHaveValue("model");
   await setSpeed(page, "play-speed", 6); // 100 steps/s
   await expect.poll(() => numberIn(page, "#play-step"), { timeout: 10_000 }).toBeGreaterThan(20);
