@@ -62,8 +62,8 @@ impl Context {
     #[cfg(test)]
     pub fn seen(&self) -> usize {
         match &self.cache {
-            BackendCache::Cpu(cache) => cache.seen(),
-            BackendCache::Gpu(cache) => cache.seen(),
+            BackendCache::Cpu(cache) => cache.occupancy().seen(),
+            BackendCache::Gpu(cache) => cache.occupancy().seen(),
         }
     }
 

@@ -2,6 +2,8 @@
 //! go to the slots after the window's survivors, overwriting only rows that slid out, so
 //! attention sees exactly what the candle cache keeps (ALiBi is relative: nothing moves).
 
+use crate::model::Occupancy;
+
 /// Keys and values of one layer, and the bind groups that write and read them.
 pub(crate) struct CacheLayer {
     /// Held for the bind groups, which only borrow them on the web backend.
@@ -27,27 +29,25 @@ pub struct GpuCache {
     /// of one model can be read back in turn in the browser).
     pub(crate) staging: wgpu::Buffer,
     window: usize,
-    kept: usize,
-    seen: usize,
+    occupancy: Occupancy,
     /// The ring slot the next row goes to.
     next_slot: usize,
 }
 
 impl GpuCache {
     pub(crate) fn new(model: u64, layers: Vec<CacheLayer>, staging: wgpu::Buffer, window: usize) -> Self {
-        GpuCache { model, layers, staging, window, kept: 0, seen: 0, next_slot: 0 }
+        GpuCache { model, layers, staging, window, occupancy: Occupancy::new(window), next_slot: 0 }
     }
 
     /// The oldest entries drop out so that `n` new ones fit in the window, as in the candle cache.
     pub(crate) fn window_for(&self, n: usize) -> Window {
-        let past = self.kept.min(self.window.saturating_sub(n));
+        let past = self.occupancy.survivors(n);
         Window { past, ring_start: (self.next_slot + self.window - past) % self.window }
     }
 
     /// Records that `n` rows were written after `window`'s survivors.
     pub(crate) fn advance(&mut self, window: Window, n: usize) {
-        self.kept = window.past + n;
-        self.seen += n;
+        self.occupancy.advance(window.past, n);
         self.next_slot = (self.next_slot + n) % self.window;
     }
 
@@ -57,24 +57,13 @@ impl GpuCache {
         rings + self.staging.size()
     }
 
-    /// Elements attention can still see.
-    pub fn len(&self) -> usize {
-        self.kept
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.kept == 0
-    }
-
-    /// Elements fed since the cache was made, including those that slid out of the window.
-    pub fn seen(&self) -> usize {
-        self.seen
+    pub fn occupancy(&self) -> Occupancy {
+        self.occupancy
     }
 
     /// Forgets everything (a new episode). The GPU rows stay; nothing reads them any more.
     pub fn clear(&mut self) {
-        self.kept = 0;
-        self.seen = 0;
+        self.occupancy.clear();
         self.next_slot = 0;
     }
 }

@@ -51,33 +51,34 @@ impl LayerCache {
     }
 }
 
-pub struct Cache {
-    pub(super) layers: Vec<LayerCache>,
+/// How full a sliding window is: what attention can still see, and all that was fed.
+/// Both KV caches (candle's here, the GPU's ring) keep their books with it, so they drop
+/// exactly the same elements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Occupancy {
     window: usize,
     kept: usize,
     seen: usize,
 }
 
-impl Cache {
-    pub(super) fn new(layers: usize, window: usize) -> Self {
-        Cache { layers: (0..layers).map(|_| LayerCache::new(window)).collect(), window, kept: 0, seen: 0 }
+impl Occupancy {
+    pub(crate) fn new(window: usize) -> Self {
+        Occupancy { window, kept: 0, seen: 0 }
     }
 
-    /// Drops the oldest entries so that `n` new ones fit in the window; returns how many stay.
-    pub(super) fn make_room(&mut self, n: usize) -> usize {
-        let keep = self.kept.min(self.window.saturating_sub(n));
-        if keep < self.kept {
-            for layer in &mut self.layers {
-                layer.keep_last(keep);
-            }
-            self.kept = keep;
-        }
-        keep
+    /// How many kept elements stay when `n` new ones come: the oldest drop out of the window.
+    pub(crate) fn survivors(&self, n: usize) -> usize {
+        self.kept.min(self.window.saturating_sub(n))
     }
 
-    pub(super) fn advance(&mut self, n: usize) {
-        self.kept += n;
+    /// Records that `n` new elements follow `past` survivors.
+    pub(crate) fn advance(&mut self, past: usize, n: usize) {
+        self.kept = past + n;
         self.seen += n;
+    }
+
+    pub(crate) fn clear(&mut self) {
+        *self = Occupancy::new(self.window);
     }
 
     /// Elements attention can still see.
@@ -93,6 +94,35 @@ impl Cache {
     pub fn seen(&self) -> usize {
         self.seen
     }
+}
+
+pub struct Cache {
+    pub(super) layers: Vec<LayerCache>,
+    occupancy: Occupancy,
+}
+
+impl Cache {
+    pub(super) fn new(layers: usize, window: usize) -> Self {
+        Cache { layers: (0..layers).map(|_| LayerCache::new(window)).collect(), occupancy: Occupancy::new(window) }
+    }
+
+    /// Drops the oldest entries so that `n` new ones fit in the window; returns how many stay.
+    pub(super) fn make_room(&mut self, n: usize) -> usize {
+        let keep = self.occupancy.survivors(n);
+        for layer in &mut self.layers {
+            layer.keep_last(keep);
+        }
+        keep
+    }
+
+    /// Records that `n` new elements follow the `past` that stayed.
+    pub(super) fn advance(&mut self, past: usize, n: usize) {
+        self.occupancy.advance(past, n);
+    }
+
+    pub fn occupancy(&self) -> Occupancy {
+        self.occupancy
+    }
 
     /// Forgets everything (a new episode).
     pub fn clear(&mut self) {
@@ -100,7 +130,6 @@ impl Cache {
             layer.start = 0;
             layer.len = 0;
         }
-        self.kept = 0;
-        self.seen = 0;
+        self.occupancy.clear();
     }
 }

@@ -12,7 +12,7 @@ mod files;
 pub mod generate;
 pub mod golden;
 
-pub use cache::Cache;
+pub use cache::{Cache, Occupancy};
 pub use config::Config;
 pub use files::ModelFiles;
 
@@ -237,7 +237,7 @@ impl Gatito {
         for (block, layer) in self.blocks.iter().zip(cache.layers.iter_mut()) {
             x = block.forward(&x, &bias, layer)?;
         }
-        cache.advance(n);
+        cache.advance(past, n);
         Ok(self.head.forward(&self.norm.forward(&x)?)?)
     }
 
@@ -352,7 +352,7 @@ mod tests {
             let logits = model.forward_last(&seq.slice_elements(i, i + 1), &mut cache).unwrap();
             assert!(max_diff(&logits, expected) < 1e-4, "element {i}");
         }
-        assert_eq!(cache.len(), seq.len());
+        assert_eq!(cache.occupancy().len(), seq.len());
     }
 
     #[test]
@@ -366,8 +366,8 @@ mod tests {
         for i in 0..seq.len() {
             last = model.forward_last(&seq.slice_elements(i, i + 1), &mut cache).unwrap();
         }
-        assert_eq!(cache.len(), window);
-        assert_eq!(cache.seen(), seq.len());
+        assert_eq!(cache.occupancy().len(), window);
+        assert_eq!(cache.occupancy().seen(), seq.len());
         let recent = seq.slice_elements(seq.len() - window, seq.len());
         let direct = model.forward_last(&recent, &mut model.new_cache()).unwrap();
         assert!(max_diff(&last, &direct) < 1e-4);
@@ -429,6 +429,6 @@ mod tests {
             vec![],
         );
         assert!(matches!(model.forward(&bad, &mut cache), Err(ModelError::Input(_))));
-        assert!(cache.is_empty(), "failed calls leave the cache untouched");
+        assert!(cache.occupancy().is_empty(), "failed calls leave the cache untouched");
     }
 }
