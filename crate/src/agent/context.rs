@@ -40,6 +40,13 @@ enum BackendCache {
     Gpu(GpuCache),
 }
 
+/// What a call on the GPU came to: its result, or the CPU's turn (with why the GPU was
+/// given up, if it was tried and failed).
+enum OnGpu<T> {
+    Done(T),
+    CpuNext(Option<String>),
+}
+
 impl Context {
     /// A new context on the GPU if there is one, else on the CPU; where the GPU cannot
     /// make the cache, the agent gives it up and `fell_back` says why.
@@ -111,18 +118,13 @@ impl Context {
     /// Feeds `chunk` without choosing anything (a prompt, a prefill); returns why the GPU
     /// was given up, if it was.
     pub async fn feed(&mut self, networks: &mut Networks, chunk: &Sequence) -> Result<Option<String>> {
-        let on_gpu = match (&mut self.cache, &networks.gpu) {
+        let attempt = match (&mut self.cache, &networks.gpu) {
             (BackendCache::Gpu(cache), Some(gpu)) => Some(gpu.forward_last(chunk, cache).await),
             _ => None,
         };
-        let fell_back = match on_gpu {
-            Some(Ok(_)) => {
-                self.record(chunk, networks.cpu.config.context);
-                return Ok(None);
-            }
-            Some(Err(EngineError::Model(e))) => return Err(e.into()),
-            Some(Err(e)) => Some(self.give_up_gpu(networks, e)?),
-            None => None,
+        let fell_back = match self.settle(networks, chunk, attempt)? {
+            OnGpu::Done(_) => return Ok(None),
+            OnGpu::CpuNext(why) => why,
         };
         self.on_cpu(&networks.cpu)?.forward_last(chunk, self.cpu_cache()?)?;
         self.record(chunk, networks.cpu.config.context);
@@ -140,7 +142,7 @@ impl Context {
         sampling: Sampling,
         rng: &mut Pcg64Mcg,
     ) -> Result<(Choice, Option<String>)> {
-        let on_gpu = match (&mut self.cache, &networks.gpu) {
+        let attempt = match (&mut self.cache, &networks.gpu) {
             (BackendCache::Gpu(cache), Some(gpu)) => {
                 // Drawn only when sampling, so the random stream is the CPU path's.
                 let draw = if sampling == Sampling::Greedy { 0.0 } else { rng.random::<f32>() };
@@ -149,14 +151,11 @@ impl Context {
             }
             _ => None,
         };
-        let fell_back = match on_gpu {
-            Some(Ok(choice)) => {
-                self.record(chunk, networks.cpu.config.context);
+        let fell_back = match self.settle(networks, chunk, attempt)? {
+            OnGpu::Done(choice) => {
                 return Ok((Choice { token: choice.token, probabilities: choice.probabilities }, None));
             }
-            Some(Err(EngineError::Model(e))) => return Err(e.into()),
-            Some(Err(e)) => Some(self.give_up_gpu(networks, e)?),
-            None => None,
+            OnGpu::CpuNext(why) => why,
         };
         let cpu = self.on_cpu(&networks.cpu)?;
         let mut logits = cpu.forward_last(chunk, self.cpu_cache()?)?;
@@ -169,12 +168,28 @@ impl Context {
         Ok((Choice { token, probabilities }, fell_back))
     }
 
-    /// The GPU failed: the agent stops using it, and this context moves to the CPU with
-    /// what it was fed. Returns why, for the page to say.
-    fn give_up_gpu(&mut self, networks: &mut Networks, error: EngineError) -> Result<String> {
-        networks.gpu = None;
-        self.move_to_cpu(&networks.cpu)?;
-        Ok(format!("{error}; the CPU took over"))
+    /// Records `chunk` where the GPU took it (`attempt`, if there was one); where the GPU
+    /// failed, the agent stops using it and this context moves to the CPU with what it was
+    /// fed. A bad input is an error on either backend.
+    fn settle<T>(
+        &mut self,
+        networks: &mut Networks,
+        chunk: &Sequence,
+        attempt: Option<crate::engine::Result<T>>,
+    ) -> Result<OnGpu<T>> {
+        match attempt {
+            Some(Ok(value)) => {
+                self.record(chunk, networks.cpu.config.context);
+                Ok(OnGpu::Done(value))
+            }
+            Some(Err(EngineError::Model(e))) => Err(e.into()),
+            Some(Err(error)) => {
+                networks.gpu = None;
+                self.move_to_cpu(&networks.cpu)?;
+                Ok(OnGpu::CpuNext(Some(format!("{error}; the CPU took over"))))
+            }
+            None => Ok(OnGpu::CpuNext(None)),
+        }
     }
 
     fn on_cpu<'a>(&mut self, cpu: &'a Gatito) -> Result<&'a Gatito> {

@@ -1,5 +1,6 @@
 //! Parity with the candle model, natively on Vulkan (lavapipe where there is no GPU).
-//! Each test opens the adapter first and is skipped, saying why, only when there is none.
+//! Without any Vulkan adapter these tests fail, saying so: `./build.sh test` installs
+//! lavapipe (Debian's mesa-vulkan-drivers), so a silent skip would hide a broken set-up.
 
 use super::weights::{self, shipped_shape};
 use super::*;
@@ -18,18 +19,15 @@ use std::sync::OnceLock;
 
 const TINY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny");
 
-/// One device for all tests; `None` (with the reason printed) where no adapter exists.
-fn gpu() -> Option<Gpu> {
-    static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
+/// One device for all tests.
+fn gpu() -> Gpu {
+    static GPU: OnceLock<Gpu> = OnceLock::new();
     GPU.get_or_init(|| match block_on(Gpu::open()) {
         Ok(gpu) => {
             eprintln!("GPU tests run on {}", gpu.adapter());
-            Some(gpu)
+            gpu
         }
-        Err(e) => {
-            eprintln!("skipped: {e}");
-            None
-        }
+        Err(e) => panic!("{e}: these tests need a Vulkan adapter (lavapipe: apt-get install mesa-vulkan-drivers)"),
     })
     .clone()
 }
@@ -74,7 +72,7 @@ fn episode(vocabulary: &Vocabulary, steps: u32) -> Sequence {
 
 #[test]
 fn the_gpu_reproduces_the_golden_logits() {
-    let Some(gpu) = gpu() else { return };
+    let gpu = gpu();
     let (cpu, model, _) = tiny(&gpu);
     let golden = Golden::from_bytes(&read("golden.safetensors"), cpu.config.text_vocab).unwrap();
     let logits = block_on(model.forward(&golden.sequence, &mut block_on(model.new_cache()).unwrap())).unwrap();
@@ -87,7 +85,7 @@ fn the_gpu_reproduces_the_golden_logits() {
 /// until the episode is well past the sliding window, every step against candle.
 #[test]
 fn an_s_sized_model_matches_candle_from_prefill_through_the_sliding_window() {
-    let Some(gpu) = gpu() else { return };
+    let gpu = gpu();
     let tokenizer = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/gatito-s/tokenizer.json")).unwrap();
     let vocabulary = Vocabulary::new(TextTokenizer::from_bytes(&tokenizer).unwrap());
     let config = shipped_shape(vocabulary.text.size() as usize);
@@ -151,7 +149,7 @@ fn step(t: u32) -> (Observation, ActionSpec) {
 
 #[test]
 fn greedy_decisions_match_the_cpu_agent_over_an_episode() {
-    let Some(gpu) = gpu() else { return };
+    let gpu = gpu();
     let (mut cpu, mut on_gpu) = agents(&gpu);
     let mut worst = 0f32;
     // 12 steps of 16 patches, a value, the separator and one or two actions: past the window.
@@ -171,7 +169,7 @@ fn greedy_decisions_match_the_cpu_agent_over_an_episode() {
 
 #[test]
 fn a_greedy_caption_matches_the_cpu_agent() {
-    let Some(gpu) = gpu() else { return };
+    let gpu = gpu();
     let (mut cpu, mut on_gpu) = agents(&gpu);
     let image =
         RgbImage::from_fn(64, 64, |x, y| image::Rgb([if (x / 16 + y / 16) % 2 == 0 { 230 } else { 20 }, 60, 140]));
@@ -187,9 +185,6 @@ fn a_greedy_caption_matches_the_cpu_agent() {
 /// exactly as an agent that ran on the CPU all along.
 #[test]
 fn a_lost_device_mid_episode_moves_the_agent_to_the_cpu_and_loses_nothing() {
-    if gpu().is_none() {
-        return;
-    }
     // A device of its own: losing it must not disturb the other tests.
     let gpu = block_on(Gpu::open()).unwrap();
     let (mut cpu, mut on_gpu) = agents(&gpu);
@@ -214,7 +209,7 @@ fn a_lost_device_mid_episode_moves_the_agent_to_the_cpu_and_loses_nothing() {
 /// whose head is replaced by hand is overkill; instead, sample the tiny model's real logits.
 #[test]
 fn sampling_stays_in_the_top_k_spreads_with_temperature_and_never_picks_the_excluded_id() {
-    let Some(gpu) = gpu() else { return };
+    let gpu = gpu();
     let (cpu, model, vocabulary) = tiny(&gpu);
     let seq = episode(&vocabulary, 1).slice_elements(0, 17);
     let logits = cpu.forward_last(&seq, &mut cpu.new_cache()).unwrap();
@@ -258,7 +253,7 @@ fn sampling_stays_in_the_top_k_spreads_with_temperature_and_never_picks_the_excl
 
 #[test]
 fn bad_inputs_are_errors_and_leave_the_cache_alone() {
-    let Some(gpu) = gpu() else { return };
+    let gpu = gpu();
     let (_, model, vocabulary) = tiny(&gpu);
     let mut cache = block_on(model.new_cache()).unwrap();
     let is_input = |r: Result<Vec<f32>>| matches!(r, Err(EngineError::Model(crate::model::ModelError::Input(_))));
@@ -290,7 +285,7 @@ fn bad_inputs_are_errors_and_leave_the_cache_alone() {
 
 #[test]
 fn broken_weights_and_shapes_are_errors_that_name_the_problem() {
-    let Some(gpu) = gpu() else { return };
+    let gpu = gpu();
     let config: Config = serde_json::from_slice(&read("config.json")).unwrap();
     let weights = read("model.safetensors");
     let load = |config: Config, bytes: &[u8]| block_on(GpuModel::load(&gpu, config, bytes)).err().unwrap().to_string();
@@ -305,9 +300,6 @@ fn broken_weights_and_shapes_are_errors_that_name_the_problem() {
 
 #[test]
 fn a_lost_device_is_an_error_the_caller_can_fall_back_from() {
-    if gpu().is_none() {
-        return;
-    }
     // A device of its own: losing it must not disturb the other tests.
     let gpu = block_on(Gpu::open()).unwrap();
     let model = block_on(GpuModel::load(
