@@ -30,7 +30,7 @@
 //         { event: "fatal", message }  the wasm module trapped; the page restarts this worker
 // Actors: "model" (the trained transformer, decoding from the episode's tokens), "expert",
 // "random", and "you" (the person's held or pressed action).
-import init, { Tokens, Model, Session, bench, worlds, referenceScores, summarize, exampleMissions, sampleScene } from "./pkg/gatito.js";
+import init, { Tokens, Model, Session, worlds, referenceScores, summarize, exampleMissions, sampleScene } from "./pkg/gatito.js";
 
 const NO_MODEL =
   "This build ships no trained model (models/gatito-s holds no model.safetensors); " +
@@ -53,8 +53,6 @@ const state = {
   tokensError: "the tokenizer is not loaded yet",
   model: null,
   modelError: "the model is not loaded yet",
-  /// The checked bytes of the model's files, for the benchmark.
-  files: null,
   lastImage: null,
   references: new Map(),
 };
@@ -158,7 +156,6 @@ async function load({ model }) {
 async function loadModel(base, files, shipped, tokenizer) {
   state.model?.free();
   state.model = null;
-  state.files = null;
   if (!shipped) {
     state.modelError = NO_MODEL;
     return;
@@ -168,7 +165,6 @@ async function loadModel(base, files, shipped, tokenizer) {
     const config = await fetchVerified(base, "config.json", files["config.json"]);
     const weights = await fetchVerified(base, "model.safetensors", files["model.safetensors"]);
     state.model = new Model(config, weights, tokenizer);
-    state.files = { config, weights, tokenizer };
     state.modelError = null;
   } catch (error) {
     state.modelError = `the model could not be loaded: ${error.message}`;
@@ -434,11 +430,7 @@ const ops = {
   values: ({ values, action }) => tokens().continuous(Float32Array.from(values), action),
   caption: (_, id) => describe(id, null),
   ask: ({ question = "" }, id) => describe(id, question),
-  bench: ({ backend = "cpu", steps = 200 }) => {
-    if (!state.files) throw new OpError("no_model", state.modelError);
-    const { config, weights, tokenizer } = state.files;
-    return bench(config, weights, tokenizer, backend, steps);
-  },
+  bench: ({ backend = "cpu", steps = 200 }) => model().bench(backend, steps),
   "test:crash": () => {
     setTimeout(() => {
       throw new Error("a crash asked for from the diagnostics");

@@ -5,31 +5,25 @@ use super::to_js;
 use crate::agent::Networks;
 use crate::bench::{self, Report};
 use crate::engine::{Gpu, GpuModel};
-use crate::model::ModelFiles;
-use candle_core::Device;
+use crate::model::Gatito;
+use crate::tokens::Vocabulary;
 use std::rc::Rc;
 use std::sync::Arc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-/// Times the model from the bytes of its files on `backend` ("cpu" or "webgpu") over
-/// `steps` agent steps: a [`Report`] (the wasm heap as its memory).
-#[wasm_bindgen]
-pub async fn bench(
-    config: Vec<u8>,
-    weights: Vec<u8>,
-    tokenizer: Vec<u8>,
+/// Times `cpu` (and, for "webgpu", the same weights from `safetensors` on the GPU) over
+/// `steps` agent steps: a [`Report`] with the wasm heap as its memory.
+pub(super) async fn run(
+    cpu: Arc<Gatito>,
+    vocabulary: Vocabulary,
+    safetensors: Rc<Vec<u8>>,
     backend: String,
     steps: usize,
 ) -> Result<JsValue, JsError> {
-    let files = ModelFiles { config, weights, tokenizer };
-    let weights = (backend == "webgpu").then(|| files.weights.clone());
-    // Loading on the CPU checks every file, for either backend; it is the fallback too.
-    let (model, vocabulary) = files.load(&Device::Cpu)?;
-    let cpu = Arc::new(model);
     let now = clock()?;
-    let report = match (backend.as_str(), weights) {
-        ("cpu", _) => Report {
+    let report = match backend.as_str() {
+        "cpu" => Report {
             backend: "cpu (candle, wasm)",
             adapter: "cpu".into(),
             timings: bench::run(Networks { cpu, gpu: None }, &vocabulary, steps, now).await?,
@@ -37,9 +31,9 @@ pub async fn bench(
             gpu_memory_mb: None,
             model_download_mb: None,
         },
-        ("webgpu", Some(weights)) => {
+        "webgpu" => {
             let gpu = Gpu::open().await?;
-            let model = Rc::new(GpuModel::load(&gpu, cpu.config.clone(), &weights).await?);
+            let model = Rc::new(GpuModel::load(&gpu, cpu.config.clone(), &safetensors).await?);
             let networks = Networks { cpu, gpu: Some(model.clone()) };
             Report {
                 backend: "webgpu (wgsl engine, wasm)",
@@ -50,7 +44,7 @@ pub async fn bench(
                 model_download_mb: None,
             }
         }
-        (other, _) => return Err(JsError::new(&format!("the backend must be cpu or webgpu, not {other}"))),
+        other => return Err(JsError::new(&format!("the backend must be cpu or webgpu, not {other}"))),
     };
     to_js(&report)
 }

@@ -10,14 +10,13 @@
 //! - [`catalog`]: what the page offers: the worlds and their reference scores, missions, sample scenes.
 //! - [`report`]: how a sequence is shown: every element with what it stands for.
 
-pub mod bench;
+mod bench;
 pub mod catalog;
 pub mod model;
 pub mod report;
 pub mod session;
 pub mod tokens;
 
-pub use bench::bench;
 pub use catalog::{example_missions, reference_scores, sample_scene, summarize, worlds};
 pub use model::Model;
 pub use session::Session;

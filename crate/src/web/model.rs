@@ -85,6 +85,13 @@ impl Model {
         Ok(())
     }
 
+    /// Times the model on `backend` ("cpu" or "webgpu") over `steps` agent steps, for the
+    /// bench page; resolves with the report (see `web/bench.rs`).
+    pub fn bench(&self, backend: String, steps: usize) -> js_sys::Promise {
+        let (cpu, vocabulary, safetensors) = (self.weights.clone(), self.vocabulary.clone(), self.safetensors.clone());
+        future_to_promise(async move { Ok(super::bench::run(cpu, vocabulary, safetensors, backend, steps).await?) })
+    }
+
     /// Captions the 64x64 RGB picture (`rgb`, as `Tokens.image` reports it), or answers
     /// `question` about it. `on_text(text)` is called with the text so far after each
     /// token; the promise resolves with the whole text.
