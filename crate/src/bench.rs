@@ -12,7 +12,8 @@ use crate::agent::{Agent, AgentError, Backend, Context, Networks};
 use crate::envs::ActionSpec;
 use crate::model::generate::Sampling;
 use crate::tokens::image::PositionMode;
-use crate::tokens::{Action, Observation, Sequence, SequenceBuilder, TokenError, Vocabulary};
+use crate::tokens::{Action, Element, Modality, Observation, Sequence, SequenceBuilder, TokenError, Vocabulary};
+use rand_pcg::Pcg64Mcg;
 use image::RgbImage;
 use thiserror::Error;
 
@@ -83,7 +84,7 @@ pub async fn run(networks: Networks, vocabulary: &Vocabulary, steps: usize, now:
     let seq = episode(vocabulary, context)?;
     let mut agent = Agent::new(networks.cpu.clone(), vocabulary.clone(), Sampling::Greedy, 0);
     agent.use_gpu(networks.gpu.clone()).await?;
-    let (prefill_tokens_per_s, decode_tokens_per_s) = prefill_and_decode(networks, &seq, &now).await?;
+    let (prefill_tokens_per_s, decode_tokens_per_s) = prefill_and_decode(networks, vocabulary, &seq, &now).await?;
     let steps = agent_steps(&mut agent, steps, &now).await?;
     let caption_ms = caption(&mut agent, &now).await?;
     if on_gpu && agent.backend() != Backend::Gpu {
@@ -105,7 +106,12 @@ fn on_backend(fell_back: Option<String>) -> Result<()> {
     fell_back.map_or(Ok(()), |why| Err(BenchError::FellBack(why)))
 }
 
-async fn prefill_and_decode(mut networks: Networks, seq: &Sequence, now: &impl Fn() -> f64) -> Result<(f64, f64)> {
+async fn prefill_and_decode(
+    mut networks: Networks,
+    vocabulary: &Vocabulary,
+    seq: &Sequence,
+    now: &impl Fn() -> f64,
+) -> Result<(f64, f64)> {
     let mut fell_back = None;
     let mut context = Context::new(&mut networks, &mut fell_back).await?;
     on_backend(fell_back)?;
@@ -116,16 +122,27 @@ async fn prefill_and_decode(mut networks: Networks, seq: &Sequence, now: &impl F
         on_backend(context.feed(&mut networks, seq).await?)?;
     }
     let prefill = now() - start;
-    // Decode the second half one element at a time, on top of the first half.
+    // Decoding is generation: each token chosen is the next one fed, as in a caption or a
+    // continuous action, on top of half a window of game frames. (Patches are never
+    // decoded: a frame is always fed whole, which the step latency times.)
     let half = seq.len() / 2;
     context.clear();
     on_backend(context.feed(&mut networks, &seq.slice_elements(0, half)).await?)?;
+    let text = 0..vocabulary.text.size() as usize;
+    let mut rng = Pcg64Mcg::new(0);
+    let generated = seq.len() - half;
+    let mut token = 0;
     let start = now();
-    for i in half..seq.len() {
-        on_backend(context.feed(&mut networks, &seq.slice_elements(i, i + 1)).await?)?;
+    for _ in 0..generated {
+        let element = Element { modality: Modality::Text, id: token, local_position: 0, target: None };
+        let chunk = Sequence::from_parts(vec![element], vec![]);
+        let (choice, fell_back) =
+            context.choose(&mut networks, &chunk, text.clone(), None, Sampling::Greedy, &mut rng).await?;
+        on_backend(fell_back)?;
+        token = choice.token;
     }
     let decode = now() - start;
-    Ok(((repeats * seq.len()) as f64 / prefill, (seq.len() - half) as f64 / decode))
+    Ok(((repeats * seq.len()) as f64 / prefill, generated as f64 / decode))
 }
 
 /// Agent steps as the page takes them: a 64x64 frame in (16 patches and the separator,

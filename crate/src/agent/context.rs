@@ -109,7 +109,7 @@ impl Context {
         let mut cache = cpu.new_cache();
         let recent = self.recent(cpu.config.context);
         if !recent.is_empty() {
-            cpu.forward(&recent, &mut cache)?;
+            cpu.forward_last(&recent, &mut cache)?;
         }
         self.cache = BackendCache::Cpu(cache);
         Ok(())
