@@ -6,6 +6,7 @@
 //! attention. ALiBi is relative, so the sliding-window KV cache lets episodes run forever
 //! without re-encoding anything.
 
+mod activations;
 mod cache;
 mod config;
 mod files;
@@ -86,8 +87,8 @@ impl PatchEmbedding {
         let p = pixels.dim(0)?;
         let side = PATCH_SIZE as usize;
         let x = self.stem.forward(&pixels.reshape((p, 3, side, side))?)?;
-        let h = self.conv1.forward(&self.norm1.forward(&x)?.gelu_erf()?)?;
-        let x = (x + self.conv2.forward(&self.norm2.forward(&h)?.gelu_erf()?)?)?;
+        let h = self.conv1.forward(&activations::gelu(&self.norm1.forward(&x)?)?)?;
+        let x = (x + self.conv2.forward(&activations::gelu(&self.norm2.forward(&h)?)?)?)?;
         self.proj.forward(&x.flatten_from(1)?)
     }
 }
@@ -161,7 +162,7 @@ impl Attention {
         let q = qkv.get(0)?.contiguous()?;
         let (k, v) = cache.append(&qkv.get(1)?.contiguous()?, &qkv.get(2)?.contiguous()?)?;
         let scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
-        let weights = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(bias)?)?;
+        let weights = activations::softmax_last_dim(&scores.broadcast_add(bias)?)?;
         let y = weights.matmul(&v)?.permute((1, 0, 2))?.reshape((n, d))?;
         self.out.forward(&y)
     }
@@ -188,7 +189,7 @@ impl Block {
 
     fn forward(&self, x: &Tensor, bias: &Tensor, cache: &mut cache::LayerCache) -> candle_core::Result<Tensor> {
         let x = (x + self.attn.forward(&self.norm1.forward(x)?, bias, cache)?)?;
-        let h = self.down.forward(&self.up.forward(&self.norm2.forward(&x)?)?.gelu_erf()?)?;
+        let h = self.down.forward(&activations::gelu(&self.up.forward(&self.norm2.forward(&x)?)?)?)?;
         x + h
     }
 }
