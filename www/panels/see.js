@@ -100,19 +100,19 @@ export class SeePanel {
     try {
       const scene = await this.app.client.call("sample", { seed: Math.floor(Math.random() * 1e9) });
       if (ticket !== this.ticket) return;
-      const truth = $("sample-truth");
       const q = scene.questions[0];
-      truth.textContent = `What the scene generator knows (the model never sees this): “${scene.caption}”` +
+      const truth = `What the scene generator knows (the model never sees this): “${scene.caption}”` +
         (q ? ` Ask, for example: “${q.question}” (answer: ${q.answer})` : "");
-      truth.hidden = false;
       if (q) $("question").value = q.question;
-      await this.tokenize(new Blob([scene.png], { type: "image/png" }), "a sample scene", ticket);
+      await this.tokenize(new Blob([scene.png], { type: "image/png" }), "a sample scene", ticket, truth);
     } catch (error) {
       if (ticket === this.ticket) showError("image-error", error);
     }
   }
 
-  async tokenize(file, name = file?.name, ticket = this.begin()) {
+  /// Cuts `file` into patches and shows them; `truth` is what a sample scene's generator
+  /// knows of it, and any other picture hides the last one's.
+  async tokenize(file, name = file?.name, ticket = this.begin(), truth = null) {
     if (!file) return;
     if (file.size > MAX_FILE_BYTES) {
       return showError("image-error", `${name} is ${(file.size / 2 ** 20).toFixed(0)} MB; images up to ${MAX_FILE_BYTES >> 20} MB are accepted`);
@@ -129,6 +129,8 @@ export class SeePanel {
         `${report.source[0]}×${report.source[1]} → ${report.input}×${report.input} → ${report.patches.length} patches of ${report.patch_size}×${report.patch_size}`;
       $("image-figure").hidden = false;
       this.showPatches(report, small);
+      $("sample-truth").textContent = truth ?? "";
+      $("sample-truth").hidden = !truth;
       busy.textContent = `Decoded ${name} in ${Math.round(performance.now() - started)} ms.`;
       this.hasImage = true;
       await this.showSentence();

@@ -51,6 +51,8 @@ test("a digit drawn on the sketch pad is tokenized as dark ink on white", async 
   await page.click("#sketch-use");
   await expect(page.locator("#image-busy")).toContainText("your drawing");
   await expect(page.locator("#image-caption")).toHaveText("280×280 → 64×64 → 16 patches of 16×16");
+  // The sample scene's description went with it.
+  await expect(page.locator("#sample-truth")).toBeHidden();
   // Paper stays white (255 -> 0.25) where nothing was drawn; the model input is dark under the bar.
   await expect(page.locator("#patches li").nth(12)).toContainText("0.250 0.250 0.250 0.250");
   const [ink, paper] = await page.evaluate(() => {
