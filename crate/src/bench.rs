@@ -13,8 +13,8 @@ use crate::envs::ActionSpec;
 use crate::model::generate::Sampling;
 use crate::tokens::image::PositionMode;
 use crate::tokens::{Action, Element, Modality, Observation, Sequence, SequenceBuilder, TokenError, Vocabulary};
-use rand_pcg::Pcg64Mcg;
 use image::RgbImage;
+use rand_pcg::Pcg64Mcg;
 use thiserror::Error;
 
 #[derive(Debug, Error)]

@@ -78,9 +78,9 @@ fn lanes(values: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
 }
 
 /// `e^x`: `x = n ln 2 + r` with `|r| <= ln 2 / 2`, a degree-6 Taylor polynomial for `e^r`
-/// (relative error below 1.2e-7 there), and `2^n` built in the exponent bits. Below the
-/// smallest normal result it is 0, as `-inf` (a masked score) must be.
-pub(super) fn exp(x: f32) -> f32 {
+/// (relative error below 1.2e-7 there), and `2^n` built in the exponent bits. Below -87,
+/// near the smallest normal f32, it is 0, as `e^-inf` (a masked score) must be.
+fn exp(x: f32) -> f32 {
     const LN2_HIGH: f32 = 0.693_145_75;
     const LN2_LOW: f32 = 1.428_606_8e-6;
     // Comparisons, not `f32::min`: wasm's `min` differs from Rust's on NaN, so `min` becomes a
@@ -95,7 +95,7 @@ pub(super) fn exp(x: f32) -> f32 {
 
 /// `erf(x)` by Abramowitz and Stegun's formula 7.1.26: absolute error at most 1.5e-7, and
 /// 5e-7 once computed in f32.
-pub(super) fn erf(x: f32) -> f32 {
+fn erf(x: f32) -> f32 {
     let a = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * a);
     let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_8 + t * (-1.453_152 + t * 1.061_405_4))));
