@@ -66,7 +66,7 @@ impl Context {
         Ok(Context { cache, fed: Sequence::default() })
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(target_arch = "wasm32")))]
     pub fn seen(&self) -> usize {
         match &self.cache {
             BackendCache::Cpu(cache) => cache.occupancy().seen(),
