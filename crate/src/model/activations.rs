@@ -86,7 +86,11 @@ fn exp(x: f32) -> f32 {
     // Comparisons, not `f32::min`: wasm's `min` differs from Rust's on NaN, so `min` becomes a
     // libm call there, and the loop would not vectorize.
     let x = if x > 88.0 { 88.0 } else { x };
-    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    // Rounds to the nearest integer by adding and subtracting 1.5 * 2^23, where f32 has no
+    // fraction bits left: `round` and `floor` are libm calls on baseline x86-64, which
+    // would keep the loop scalar there.
+    const ROUND: f32 = 12_582_912.0;
+    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
     let r = (x - n * LN2_HIGH) - n * LN2_LOW;
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r / 720.0)))));
     let scale = f32::from_bits(((n as i32 + 127).clamp(0, 255) as u32) << 23);
