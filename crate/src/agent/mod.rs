@@ -122,6 +122,12 @@ impl Agent {
         })
     }
 
+    /// Elements the episode has fed, including those that slid out of the window.
+    #[cfg(all(test, not(target_arch = "wasm32")))]
+    pub(crate) fn seen(&self) -> usize {
+        self.episode.as_ref().map_or(0, Context::seen)
+    }
+
     /// Moves to `gpu` (a model of the same weights), or back to the CPU with `None`. An
     /// episode in progress moves along: what it saw is fed again on the new backend.
     pub async fn use_gpu(&mut self, gpu: Option<Rc<GpuModel>>) -> Result<()> {
@@ -332,7 +338,7 @@ mod tests {
         let logits = agent.model().forward_last(&whole, &mut agent.model().new_cache()).unwrap();
         let start = agent.vocabulary().value(0) as usize;
         assert_eq!(second.tokens[0] as usize, start + argmax(&logits[start..start + 4]));
-        assert_eq!(agent.episode.as_ref().unwrap().seen(), whole.len());
+        assert_eq!(agent.seen(), whole.len());
     }
 
     #[test]

@@ -117,7 +117,7 @@ fn an_s_sized_model_matches_candle_from_prefill_through_the_sliding_window() {
         at += len;
         step += 1;
     }
-    assert_eq!((gpu_cache.occupancy()), (cpu_cache.occupancy()));
+    assert_eq!(gpu_cache.occupancy(), cpu_cache.occupancy());
     assert_eq!(gpu_cache.occupancy().len(), window);
     eprintln!("s-sized, {} elements through a window of {window}: max abs diff {worst:e}", seq.len());
     assert!(worst <= TOLERANCE);
@@ -165,6 +165,7 @@ fn greedy_decisions_match_the_cpu_agent_over_an_episode() {
     }
     eprintln!("12 greedy steps agree; probabilities within {worst:e}");
     assert!(worst <= TOLERANCE);
+    assert!(on_gpu.seen() > on_gpu.model().config.context, "the episode ran past the window");
 }
 
 #[test]
