@@ -64,11 +64,11 @@ impl Actor for Prompted<'_> {
     }
 }
 
-fn normalized(model: &Evaluation, expert: &Evaluation, random: &Evaluation) -> f32 {
+pub(crate) fn normalized(model: &Evaluation, expert: &Evaluation, random: &Evaluation) -> f32 {
     (model.mean - random.mean) / (expert.mean - random.mean).max(1e-6)
 }
 
-fn success(e: &Evaluation) -> f32 {
+pub(crate) fn success(e: &Evaluation) -> f32 {
     e.scores.iter().filter(|&&s| s > 0.0).count() as f32 / e.scores.len().max(1) as f32
 }
 
@@ -97,7 +97,7 @@ pub fn world(agent: &mut Agent, name: &str, episodes: u32) -> Result<WorldReport
 }
 
 /// The share of samples whose generated text is exactly the target.
-fn accuracy(
+pub(crate) fn accuracy(
     agent: &mut Agent,
     task: &'static str,
     samples: impl Iterator<Item = Sample>,
@@ -111,38 +111,48 @@ fn accuracy(
     Ok(TextReport { task, accuracy: right as f32 / total.max(1) as f32, samples: total })
 }
 
-/// Scene captions, scene questions, MNIST and Fashion-MNIST test items.
+/// The held-out text tasks: scene captions and questions (seeds 0, 1, ...), and MNIST and
+/// Fashion-MNIST test items in both ink polarities, since people bring both. `samples` each.
+pub fn text_tasks(
+    samples: usize,
+    mnist: &std::path::Path,
+    fashion: &std::path::Path,
+) -> Result<Vec<(&'static str, Vec<Sample>)>, ActorError> {
+    let scenes = (0..samples as u64).map(|seed| (seed, scenes::Scene::generate(seed)));
+    let captions = scenes.clone().map(|(_, scene)| Sample::caption(scene.image(), scene.caption())).collect();
+    let questions = scenes
+        .filter_map(|(seed, scene)| {
+            let questions = scene.questions();
+            let q = questions.get(seed as usize % questions.len().max(1))?;
+            Some(Sample::question(scene.image(), q.text.clone(), q.answer.clone()))
+        })
+        .collect();
+    let mnist = Dataset::mnist(mnist, Split::Test)?;
+    let fashion = Dataset::fashion_mnist(fashion, Split::Test)?;
+    let test_items = |set: &Dataset, ink| {
+        // Evenly spread over the split, so every class is represented.
+        let step = (set.len() / samples.max(1)).max(1);
+        (0..set.len()).step_by(step).take(samples).filter_map(|i| set.sample(i, Prompt::Question, ink)).collect()
+    };
+    Ok(vec![
+        ("scene captions", captions),
+        ("scene questions", questions),
+        ("mnist test digits, dark on light", test_items(&mnist, Ink::DarkOnLight)),
+        ("mnist test digits, as published", test_items(&mnist, Ink::AsPublished)),
+        ("fashion-mnist test items, dark on light", test_items(&fashion, Ink::DarkOnLight)),
+        ("fashion-mnist test items, as published", test_items(&fashion, Ink::AsPublished)),
+    ])
+}
+
+/// Exact-match accuracy on every task of [`text_tasks`].
 pub fn text(
     agent: &mut Agent,
     samples: usize,
     mnist: &std::path::Path,
     fashion: &std::path::Path,
 ) -> Result<Vec<TextReport>, ActorError> {
-    let captions = (0..samples as u64).map(|seed| {
-        let scene = scenes::Scene::generate(seed);
-        Sample::caption(scene.image(), scene.caption())
-    });
-    let questions = (0..samples as u64).filter_map(|seed| {
-        let scene = scenes::Scene::generate(seed);
-        let questions = scene.questions();
-        let q = questions.get(seed as usize % questions.len().max(1))?;
-        Some(Sample::question(scene.image(), q.text.clone(), q.answer.clone()))
-    });
-    let mnist = Dataset::mnist(mnist, Split::Test)?;
-    let fashion = Dataset::fashion_mnist(fashion, Split::Test)?;
-    let test_items = |set: &Dataset| {
-        // Evenly spread over the split, so every class is represented.
-        let step = (set.len() / samples.max(1)).max(1);
-        (0..set.len())
-            .step_by(step)
-            .take(samples)
-            .filter_map(|i| set.sample(i, Prompt::Question, Ink::DarkOnLight))
-            .collect::<Vec<_>>()
-    };
-    Ok(vec![
-        accuracy(agent, "scene captions", captions)?,
-        accuracy(agent, "scene questions", questions)?,
-        accuracy(agent, "mnist test digits", test_items(&mnist).into_iter())?,
-        accuracy(agent, "fashion-mnist test items", test_items(&fashion).into_iter())?,
-    ])
+    text_tasks(samples, mnist, fashion)?
+        .into_iter()
+        .map(|(task, items)| accuracy(agent, task, items.into_iter()))
+        .collect()
 }

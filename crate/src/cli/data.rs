@@ -7,6 +7,7 @@
 use super::Result;
 use super::tokens::vocabulary;
 use crate::data::corpus::Corpus;
+use crate::data::episodes::Noise;
 use crate::data::format::{self, TaskEntry};
 use crate::data::mix::{DataDirs, Stream};
 use crate::envs::captions::digits;
@@ -28,6 +29,10 @@ pub struct DataArgs {
     /// Only these tasks (comma-separated), at their usual relative weights.
     #[arg(long, value_delimiter = ',')]
     tasks: Vec<String>,
+    /// The chance at each step that a lapse begins: the world then holds one random
+    /// discrete action for several steps while the labels stay the expert's.
+    #[arg(long, default_value_t = 0.0)]
+    lapse: f64,
     #[command(flatten)]
     datasets: DatasetArgs,
 }
@@ -55,7 +60,8 @@ pub struct CorpusArgs {
 pub fn data(args: DataArgs, model: &Path) -> Result<()> {
     let vocabulary = vocabulary(model)?;
     let dirs = DataDirs { mnist: args.datasets.mnist, fashion: args.datasets.fashion };
-    let mut stream = Stream::new(&vocabulary, args.context, args.seed, &args.tasks, &dirs)?;
+    let noise = Noise::DART.with_lapses(args.lapse);
+    let mut stream = Stream::new(&vocabulary, args.context, args.seed, &args.tasks, &dirs)?.with_noise(noise);
     let entries: Vec<TaskEntry> = stream.tasks().iter().map(|t| TaskEntry { name: t.name, weight: t.weight }).collect();
     let header = format::header(args.context, &vocabulary, &entries);
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());

@@ -4,6 +4,7 @@ mod bench;
 mod data;
 mod eval;
 mod model;
+mod probe;
 mod tokens;
 mod worlds;
 
@@ -44,6 +45,8 @@ enum Command {
     Ask(model::AskArgs),
     /// Score the model on held-out episodes, missions and test splits, beside the expert and random play.
     Eval(eval::EvalArgs),
+    /// Judge a model in minutes, per task: teacher-forced action accuracy on steps that copy the previous action and steps that change it, losses, and a short closed-loop score.
+    Probe(probe::ProbeArgs),
     /// Time the model on this machine (CPU or GPU): prefill, decode, agent steps, captions.
     Bench(bench::BenchArgs),
     /// Check that the model reproduces its golden logits (exported by the training recipe), on the CPU or the GPU.
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Caption(args) => model::caption(args, &cli.model),
         Command::Ask(args) => model::ask(args, &cli.model),
         Command::Eval(args) => eval::eval(args, &cli.model),
+        Command::Probe(args) => probe::probe(args, &cli.model),
         Command::Bench(args) => bench::bench(args, &cli.model),
         Command::Verify(args) => model::verify(args, &cli.model),
     };

@@ -39,6 +39,12 @@
 //!   yet the experts shrug it off (they lose at most 2% of their score under it; a test
 //!   checks they keep 85%).
 //!
+//! [`Noise::with_lapses`] adds lapses for discrete actions: at a given chance per step the
+//! world starts holding one random action for [`LAPSE_STEPS`] steps, still labelled with
+//! the expert's choices, as a cheap stand-in for the runs of one action a student falls
+//! into. Training's noise has none: on Pong they cost teacher-forced accuracy and did not
+//! move the closed loop (models/recipe/RUNS.md).
+//!
 //! # Prompts
 //!
 //! As in Gato, a quarter of sequences ([`PROMPT_SHARE`]) begin with a demonstration of the
@@ -66,17 +72,42 @@ pub struct Noise {
     discrete: f64,
     /// The standard deviation of the Gaussian noise added to every continuous action.
     continuous: f32,
+    /// For discrete actions, the chance at each step outside a lapse that one begins.
+    lapse: f64,
+}
+
+/// How long a lapse lasts, in steps: about a Pong window's worth.
+pub const LAPSE_STEPS: std::ops::RangeInclusive<u32> = 4..=12;
+
+/// A lapse in progress: the action the world keeps executing, and for how many more steps.
+#[derive(Clone, Debug, Default)]
+pub struct Lapse {
+    held: Option<Action>,
+    left: u32,
 }
 
 impl Noise {
     /// Training's noise; the module notes say why these amounts.
-    pub const DART: Noise = Noise { discrete: 0.25, continuous: 0.2 };
+    pub const DART: Noise = Noise { discrete: 0.25, continuous: 0.2, lapse: 0.0 };
     /// The expert exactly, for demonstrations.
-    pub const NONE: Noise = Noise { discrete: 0.0, continuous: 0.0 };
+    pub const NONE: Noise = Noise { discrete: 0.0, continuous: 0.0, lapse: 0.0 };
 
-    /// The action the world executes when the expert chose `expert`.
-    pub fn perturb(&self, expert: &Action, spec: &ActionSpec, rng: &mut impl Rng) -> Action {
+    /// This noise with lapses beginning at `chance` per step.
+    pub fn with_lapses(self, chance: f64) -> Noise {
+        Noise { lapse: chance.clamp(0.0, 1.0), ..self }
+    }
+
+    /// The action the world executes when the expert chose `expert`; `lapse` carries a
+    /// lapse from one step of an episode to the next.
+    pub fn perturb(&self, expert: &Action, spec: &ActionSpec, lapse: &mut Lapse, rng: &mut impl Rng) -> Action {
         match expert {
+            Action::Discrete(_) if lapse.left > 0 || (self.lapse > 0.0 && rng.random_bool(self.lapse)) => {
+                if lapse.left == 0 {
+                    *lapse = Lapse { held: Some(random_action(spec, rng)), left: rng.random_range(LAPSE_STEPS) };
+                }
+                lapse.left -= 1;
+                lapse.held.clone().unwrap_or_else(|| expert.clone())
+            }
             Action::Discrete(_) if self.discrete > 0.0 && rng.random_bool(self.discrete) => random_action(spec, rng),
             Action::Continuous(xs) if self.continuous > 0.0 => {
                 Action::Continuous(xs.iter().map(|&x| (x + self.continuous * gaussian(rng)).clamp(-1.0, 1.0)).collect())
@@ -133,10 +164,11 @@ impl Episode {
         let first = sizing.timestep(&world.observe(), &world.expert());
         first.map_err(|source| DataError::World { world: spec.name, seed, source })?;
         let mut episode = Episode { seed, per_step: sizing.finish().len(), experts: Vec::new(), executed: Vec::new() };
+        let mut lapse = Lapse::default();
         // The cap is enforced here too, so that no world can keep this loop going forever.
         while !world.done() && episode.len() < spec.max_steps as usize {
             let expert = world.expert();
-            let taken = noise.perturb(&expert, &spec.action, rng);
+            let taken = noise.perturb(&expert, &spec.action, &mut lapse, rng);
             world.step(&taken);
             episode.experts.push(expert);
             episode.executed.push(taken);
@@ -192,6 +224,26 @@ impl Episode {
     ) -> Result<Sequence, DataError> {
         let steps = self.fitting(world, budget)?;
         self.cut(world, vocabulary, self.len() - steps..self.len(), budget, PositionMode::Eval)
+    }
+
+    /// At most `count` windows of `budget` tokens spread evenly from the episode's start to
+    /// its end, with evaluation's patch positions: what the probe scores teacher-forced.
+    pub fn spread<W: World + ?Sized>(
+        &self,
+        world: &mut W,
+        vocabulary: &Vocabulary,
+        budget: usize,
+        count: usize,
+    ) -> Result<Vec<Sequence>, DataError> {
+        let steps = self.fitting(world, budget)?;
+        let count = count.min(self.len().div_ceil(steps)).max(1);
+        let last_start = self.len() - steps;
+        (0..count)
+            .map(|k| {
+                let start = if count == 1 { 0 } else { k * last_start / (count - 1) };
+                self.cut(world, vocabulary, start..start + steps, budget, PositionMode::Eval)
+            })
+            .collect()
     }
 
     /// How many whole timesteps fit in `budget`; an error if none does.
@@ -450,6 +502,22 @@ mod tests {
     }
 
     #[test]
+    fn a_lapse_holds_one_action_for_several_steps_while_the_labels_stay_the_experts() {
+        let v = vocabulary();
+        let mut world = envs::make("pong").unwrap();
+        let mut rng = Pcg64Mcg::seed_from_u64(5);
+        // Lapses at every chance: the executed actions come in held runs of at least 4 steps.
+        let episode = Episode::play(world.as_mut(), &v, 1 << 63, &Noise::NONE.with_lapses(1.0), &mut rng).unwrap();
+        let runs = episode.executed.chunk_by(|a, b| a == b).map(<[Action]>::len).collect::<Vec<_>>();
+        assert!(runs[..runs.len() - 1].iter().all(|&n| n >= 4), "{runs:?}");
+        let off = episode.experts.iter().zip(&episode.executed).filter(|(e, x)| e != x).count();
+        assert!(off > episode.len() / 4, "{off} of {} steps off the expert's choice", episode.len());
+        // Without lapses, the same call executes the expert's choices exactly.
+        let clean = Episode::play(world.as_mut(), &v, 1 << 63, &Noise::NONE, &mut rng).unwrap();
+        assert_eq!(clean.executed, clean.experts);
+    }
+
+    #[test]
     fn noisy_actions_are_shown_as_executed_and_labelled_with_the_experts() {
         let v = vocabulary();
         let mut rng = Pcg64Mcg::seed_from_u64(2);
@@ -585,8 +653,9 @@ mod tests {
             for seed in 0..4 {
                 clean += rollout::evaluate(world.as_mut(), &mut rollout::Expert, 1, seed).unwrap().mean;
                 world.reset(seed);
+                let mut lapse = Lapse::default();
                 while !world.done() {
-                    let action = Noise::DART.perturb(&world.expert(), &spec.action, &mut rng);
+                    let action = Noise::DART.perturb(&world.expert(), &spec.action, &mut lapse, &mut rng);
                     world.step(&action);
                 }
                 noisy += world.score();

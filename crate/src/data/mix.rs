@@ -191,6 +191,11 @@ impl<'v> Stream<'v> {
         Ok(Stream { vocabulary, context, seed, noise: Noise::DART, tasks, sources, pick, index: 0 })
     }
 
+    /// The same stream with the worlds' actions perturbed by `noise` instead of [`Noise::DART`].
+    pub fn with_noise(self, noise: Noise) -> Self {
+        Stream { noise, ..self }
+    }
+
     /// The tasks a record's task index points into.
     pub fn tasks(&self) -> &[Task] {
         &self.tasks
@@ -218,11 +223,15 @@ impl<'v> Stream<'v> {
     }
 }
 
-/// A uniformly drawn image of `set`, captioned or asked about.
+/// A uniformly drawn image of `set`, captioned or asked about, in either ink polarity:
+/// people bring digits drawn dark on light (the sketch pad, a photo of paper) and the
+/// collections as published (light on dark), and a model trained on one names the other
+/// at random.
 fn image_sample(set: &Dataset, rng: &mut impl Rng) -> Option<Sample> {
     let index = rng.random_range(0..set.len());
     let prompt = if rng.random_bool(DIGIT_CAPTION_SHARE) { Prompt::Caption } else { Prompt::Question };
-    set.sample(index, prompt, Ink::DarkOnLight)
+    let ink = if rng.random_bool(0.5) { Ink::DarkOnLight } else { Ink::AsPublished };
+    set.sample(index, prompt, ink)
 }
 
 #[cfg(test)]
@@ -355,10 +364,14 @@ mod tests {
                 }
             }
             let mut rng = Pcg64Mcg::seed_from_u64(1);
+            let mut light_backgrounds = 0;
             for _ in 0..1000 {
                 let sample = image_sample(set, &mut rng).unwrap();
                 assert!(sample.target.ends_with('.'));
+                // Both collections have their ink in the middle and the paper at the corners.
+                light_backgrounds += usize::from(sample.image.get_pixel(0, 0).0[0] > 127);
             }
+            assert!((400..600).contains(&light_backgrounds), "both polarities, half each: {light_backgrounds} of 1000");
         }
     }
 
