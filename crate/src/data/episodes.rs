@@ -80,9 +80,9 @@ pub struct Noise {
 pub const LAPSE_STEPS: std::ops::RangeInclusive<u32> = 4..=12;
 
 /// A lapse in progress: the action the world keeps executing, and for how many more steps.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Lapse {
-    held: Option<Action>,
+    held: Action,
     left: u32,
 }
 
@@ -99,14 +99,19 @@ impl Noise {
 
     /// The action the world executes when the expert chose `expert`; `lapse` carries a
     /// lapse from one step of an episode to the next.
-    pub fn perturb(&self, expert: &Action, spec: &ActionSpec, lapse: &mut Lapse, rng: &mut impl Rng) -> Action {
+    pub fn perturb(&self, expert: &Action, spec: &ActionSpec, lapse: &mut Option<Lapse>, rng: &mut impl Rng) -> Action {
         match expert {
-            Action::Discrete(_) if lapse.left > 0 || (self.lapse > 0.0 && rng.random_bool(self.lapse)) => {
-                if lapse.left == 0 {
-                    *lapse = Lapse { held: Some(random_action(spec, rng)), left: rng.random_range(LAPSE_STEPS) };
+            Action::Discrete(_) if lapse.is_some() || (self.lapse > 0.0 && rng.random_bool(self.lapse)) => {
+                let current = lapse.get_or_insert_with(|| Lapse {
+                    held: random_action(spec, rng),
+                    left: rng.random_range(LAPSE_STEPS),
+                });
+                current.left -= 1;
+                let held = current.held.clone();
+                if current.left == 0 {
+                    *lapse = None;
                 }
-                lapse.left -= 1;
-                lapse.held.clone().unwrap_or_else(|| expert.clone())
+                held
             }
             Action::Discrete(_) if self.discrete > 0.0 && rng.random_bool(self.discrete) => random_action(spec, rng),
             Action::Continuous(xs) if self.continuous > 0.0 => {
@@ -164,7 +169,7 @@ impl Episode {
         let first = sizing.timestep(&world.observe(), &world.expert());
         first.map_err(|source| DataError::World { world: spec.name, seed, source })?;
         let mut episode = Episode { seed, per_step: sizing.finish().len(), experts: Vec::new(), executed: Vec::new() };
-        let mut lapse = Lapse::default();
+        let mut lapse = None;
         // The cap is enforced here too, so that no world can keep this loop going forever.
         while !world.done() && episode.len() < spec.max_steps as usize {
             let expert = world.expert();
@@ -653,7 +658,7 @@ mod tests {
             for seed in 0..4 {
                 clean += rollout::evaluate(world.as_mut(), &mut rollout::Expert, 1, seed).unwrap().mean;
                 world.reset(seed);
-                let mut lapse = Lapse::default();
+                let mut lapse = None;
                 while !world.done() {
                     let action = Noise::DART.perturb(&world.expert(), &spec.action, &mut lapse, &mut rng);
                     world.step(&action);
