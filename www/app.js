@@ -13,6 +13,8 @@ const MODEL = "models/gatito-s/";
 const capitalize = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 const TABS = ["play", "control", "instruct", "see", "tokens"];
 const LIVE = ["play", "control", "instruct"];
+/// How long without an animation frame before a timer draws instead.
+const FRAME_WATCHDOG_MS = 250;
 
 class App {
   constructor() {
@@ -36,11 +38,20 @@ class App {
     }
     $("crash-worker").addEventListener("click", () => this.diagnose("test:crash", "Asked the worker to crash…"));
     $("lose-device").addEventListener("click", () => this.diagnose("test:lose-device", "Asked the GPU device to go away…"));
+    // Animation frames draw the active panel. A browser may stop giving frames while the page
+    // is in view (headless Chromium 156 does once the worker's WebGPU device is lost), so a
+    // timer draws whenever no frame came for a while: the page never looks frozen.
+    let lastFrame = performance.now();
     const frame = (now) => {
+      lastFrame = now;
       this.panels[this.active].draw?.(now);
       requestAnimationFrame(frame);
     };
     requestAnimationFrame(frame);
+    setInterval(() => {
+      const now = performance.now();
+      if (now - lastFrame > FRAME_WATCHDOG_MS) this.panels[this.active].draw?.(now);
+    }, FRAME_WATCHDOG_MS);
     this.registerServiceWorker();
   }
 

@@ -114,6 +114,18 @@ pub struct ClosedLoop {
     /// The model's steps where it chose what the expert would have, in the states it
     /// reached itself: what teacher forcing cannot show.
     pub agreement: Tally,
+    /// For discrete actions: how often the model chose each action in closed loop, beside
+    /// how often the expert would have in the same states (a model that stands still
+    /// shows here at once).
+    pub choices: Vec<ChoiceCount>,
+}
+
+/// One discrete action's count in closed loop.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ChoiceCount {
+    pub action: &'static str,
+    pub model: u32,
+    pub expert: u32,
 }
 
 /// One text task's probe.
@@ -258,6 +270,7 @@ fn agrees(a: &Action, b: &Action) -> bool {
 struct Watched<'a> {
     actor: &'a mut dyn Actor,
     agreement: Tally,
+    choices: Vec<ChoiceCount>,
 }
 
 impl Actor for Watched<'_> {
@@ -266,8 +279,17 @@ impl Actor for Watched<'_> {
     }
 
     fn act(&mut self, world: &dyn World) -> Result<Action, ActorError> {
-        let action = self.actor.act(world)?;
-        self.agreement.add(agrees(&action, &world.expert()));
+        let (action, expert) = (self.actor.act(world)?, world.expert());
+        self.agreement.add(agrees(&action, &expert));
+        if let (Action::Discrete(model), Action::Discrete(expert)) = (&action, &expert) {
+            let slot = |choice: &[u32]| choice.first().map_or(usize::MAX, |&c| c as usize);
+            if let Some(count) = self.choices.get_mut(slot(model)) {
+                count.model += 1;
+            }
+            if let Some(count) = self.choices.get_mut(slot(expert)) {
+                count.expert += 1;
+            }
+        }
         Ok(action)
     }
 }
@@ -293,11 +315,17 @@ pub fn closed_loop(
 ) -> Result<ClosedLoop, ActorError> {
     let expert = capped(world, &mut Expert, episodes, steps)?;
     let random = capped(world, &mut Random::new(), episodes, steps)?;
-    let mut watched = Watched { actor, agreement: Tally::default() };
+    let labels = match world.spec().action {
+        ActionSpec::Discrete { labels } => labels,
+        ActionSpec::Continuous { .. } => vec![],
+    };
+    let choices = labels.into_iter().map(|action| ChoiceCount { action, model: 0, expert: 0 }).collect();
+    let mut watched = Watched { actor, agreement: Tally::default(), choices };
     let model = capped(world, &mut watched, episodes, steps)?;
     Ok(ClosedLoop {
         steps,
         agreement: watched.agreement,
+        choices: watched.choices,
         normalized: eval::normalized(&model, &expert, &random),
         success: (world.spec().kind == Kind::Grid).then(|| eval::success(&model)),
         model,
@@ -448,12 +476,15 @@ mod tests {
         let expert = closed_loop(world.as_mut(), &mut Expert, 2, 400).unwrap();
         assert_eq!(expert.normalized, 1.0);
         assert_eq!((expert.agreement.accuracy(), expert.agreement.total), (Some(1.0), 800));
+        assert!(expert.choices.iter().all(|c| c.model == c.expert), "{:?}", expert.choices);
+        assert_eq!(expert.choices.iter().map(|c| c.model).sum::<u32>(), 800);
         assert!(expert.expert.mean > expert.random.mean, "{expert:?}");
         let random = closed_loop(world.as_mut(), &mut Random::new(), 2, 400).unwrap();
         assert_eq!(random.normalized, 0.0);
         assert_eq!(random.success, None);
         let agreement = random.agreement.accuracy().unwrap();
         assert!(agreement > 0.2 && agreement < 0.6, "random play agrees by chance: {agreement}");
+        assert!(random.choices.iter().all(|c| c.model > 200), "every action about a third: {:?}", random.choices);
     }
 }
 

@@ -201,3 +201,18 @@ fn probe_reports_copy_and_change_steps_and_the_closed_loop() {
     assert_eq!(tasks, ["mnist test digits, dark on light", "mnist test digits, as published"]);
     assert!(refused(&["probe", "--model", TINY, "--tasks", "tetris"]).contains("unknown task 'tetris'"));
 }
+
+#[test]
+fn data_lets_a_student_drive_the_episodes() {
+    let stream = |extra: &[&str]| {
+        let mut args = vec!["data", "--tasks", "pong", "--context", "64", "--count", "6"];
+        args.extend_from_slice(extra);
+        gatito(&args).stdout
+    };
+    let (expert, student) = (stream(&[]), stream(&["--student", TINY, "--student-share", "1"]));
+    let header = |bytes: &[u8]| bytes.split(|&b| b == b'\n').next().unwrap().to_vec();
+    assert_eq!(header(&expert), header(&student), "the same tasks and vocabulary");
+    assert_ne!(expert, student, "the tiny model drives otherwise than the expert");
+    assert_eq!(student, stream(&["--student", TINY, "--student-share", "1"]), "and replays exactly");
+    assert!(refused(&["data", "--tasks", "pong", "--student", "/nowhere"]).contains("no trained weights"));
+}

@@ -35,7 +35,7 @@ def export(model, tokenizer, out):
     out.mkdir(parents=True, exist_ok=True)
     cfg = model.cfg
     cfg.save(out / "config.json")
-    weights = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
+    weights = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()}
     save_file(weights, out / "model.safetensors")
     if Path(tokenizer).resolve() != (out / "tokenizer.json").resolve():
         shutil.copy(tokenizer, out / "tokenizer.json")

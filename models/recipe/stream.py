@@ -177,13 +177,15 @@ class Stream:
     """Batches from a `gatito data` subprocess, parsed ahead on a background thread.
 
     `tasks` restricts the mix to those names; `lapse` is the chance per step that a world
-    starts holding one random action for a while (`gatito data --lapse`); `count` ends the
+    starts holding one random action for a while (`gatito data --lapse`); `student` is an
+    exported model that drives `student_share` of the worlds' episodes, labelled by the
+    expert (DAgger, `gatito data --student`); `count` ends the
     stream after that many sequences (the last batch may be smaller), otherwise it never ends. The header is
     read at once: `tasks_names`, `vocab` and `header` are there before the first batch.
     """
 
-    def __init__(self, context=256, seed=0, batch_size=32, tasks=None, lapse=0.0, count=None,
-                 binary=None, model=None, prefetch=8, cwd=ROOT):
+    def __init__(self, context=256, seed=0, batch_size=32, tasks=None, lapse=0.0, student=None, student_share=0.5,
+                 count=None, binary=None, model=None, prefetch=8, cwd=ROOT):
         binary = Path(binary or os.environ.get("GATITO_BIN", DEFAULT_BINARY))
         if not binary.is_file():
             raise FileNotFoundError(f"{binary} is missing: build it with `cargo build --release` or set GATITO_BIN")
@@ -192,6 +194,8 @@ class Stream:
             command += ["--tasks", ",".join(tasks)]
         if lapse:
             command += ["--lapse", str(lapse)]
+        if student is not None:
+            command += ["--student", str(student), "--student-share", str(student_share)]
         if count is not None:
             command += ["--count", str(count)]
         if model is not None:

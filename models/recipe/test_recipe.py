@@ -10,8 +10,8 @@ from tokenizers import Tokenizer
 from export import export
 from model import PATCH_LEN, Config, Gatito
 from stream import Batch, Stream
-from train import (PRESETS, choose_precision, learning_rate, make_optimizer, native_bf16, save_checkpoint,
-                   sequence_losses, train)
+from train import (PRESETS, Dagger, choose_precision, learning_rate, make_optimizer, native_bf16,
+                   save_checkpoint, sequence_losses, train)
 
 
 def tiny_config(tokenizer_path):
@@ -153,3 +153,24 @@ def test_a_tiny_model_learns_from_the_real_stream(tmp_path, tokenizer_path, gati
                     task_names=stream.task_names)
     first, last = history[0][1], sum(loss for _, loss in history[-4:]) / 4
     assert last < first * 0.7, f"loss {first:.3f} -> {last:.3f}"
+
+
+def test_dagger_rounds_hand_the_model_so_far_to_the_data(tmp_path, tokenizer_path, gatito_bin):
+    cfg = tiny_config(tokenizer_path)
+    opened = []
+
+    def open_stream(step, student):
+        opened.append((step, student))
+        return Stream(context=cfg.context, seed=step, batch_size=2, binary=gatito_bin, tasks=["pong"],
+                      student=student, student_share=1.0)
+
+    rounds = Dagger(open_stream, tmp_path, tokenizer_path, every=3, share=1.0)
+    train(Gatito(cfg), rounds, 7, tmp_path, warmup=1, quiet=True, after_step=rounds.after_step)
+    rounds.close()
+    student = tmp_path / "student"
+    assert opened == [(0, None), (3, student), (6, student)], "experts first, then a round every 3 steps"
+    run = subprocess.run([gatito_bin, "verify", "--model", student], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    # A run resumed after a round goes on with that round's student.
+    Dagger(open_stream, tmp_path, tokenizer_path, every=3, share=1.0, start=6).close()
+    assert opened[-1] == (6, student)

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from model import Config, Gatito
-from stream import ACTION, DEFAULT_BINARY, PAD, PATCH, PATCH_LEN, SEPARATOR, TEXT, Stream
+from stream import ACTION, DEFAULT_BINARY, PAD, PATCH, PATCH_LEN, ROOT, SEPARATOR, TEXT, Stream
 
 CONTEXT = 256
 BINARY = os.environ.get("GATITO_BIN", str(DEFAULT_BINARY))
@@ -137,3 +137,12 @@ def test_lapses_hold_an_action_against_the_experts_labels():
     # DART alone executes a random action a quarter of the time, two thirds of them off course.
     assert off_course(0.0) < 0.3
     assert off_course(1.0) > off_course(0.0) + 0.2, "every step in a held random action"
+
+
+def test_a_student_drives_the_episodes_and_the_expert_labels_them():
+    tiny = ROOT / "crate" / "tests" / "fixtures" / "tiny"
+    _, (expert,) = read(seed=4, batch_size=4, count=4, tasks=["pong"])
+    _, (student,) = read(seed=4, batch_size=4, count=4, tasks=["pong"], student=tiny, student_share=1.0)
+    assert not torch.equal(expert.ids, student.ids), "the tiny model plays otherwise than the expert"
+    actions = (student.modality == ACTION) & student.loss_mask
+    assert actions.any() and torch.equal(student.loss_mask, student.modality == ACTION), "loss on actions only"

@@ -10,8 +10,9 @@ question to ask of any change. Precision: bf16 autocast on a GPU; on a CPU with 
 (AMX or AVX512-BF16) whichever of bf16 and f32 a few timed steps show faster, since the flags
 alone do not say (elsewhere bf16 is emulated and about 25x slower, so f32). AdamW with linear
 warmup and a cosine schedule, gradient clipping. Loss falls on text targets and actions only
-(the stream's targets). Checkpoints are written atomically every --checkpoint-every steps; a
-run continues from its last one.
+(the stream's targets). DAgger in rounds: every --dagger-every steps the model so far drives half
+the worlds' episodes, labelled by the expert. Checkpoints are written atomically every
+--checkpoint-every steps; a run continues from its last one.
 """
 
 import argparse
@@ -111,8 +112,9 @@ def save_checkpoint(path, model, optimizer, step):
 
 
 def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_every=500, task_names=(),
-          start=0, optimizer=None, quiet=False, bf16=False):
-    """Runs steps start..steps on the model's device; returns the list of (step, loss). Logs to out/log.csv."""
+          start=0, optimizer=None, quiet=False, bf16=False, after_step=None):
+    """Runs steps start..steps on the model's device; returns the list of (step, loss). Logs to out/log.csv.
+    `after_step(steps_done, model)` is called after every step but the last (DAgger's rounds)."""
     device = next(model.parameters()).device
     out.mkdir(parents=True, exist_ok=True)
     optimizer = optimizer or make_optimizer(model, lr)
@@ -149,8 +151,48 @@ def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_
         if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
             log.flush()
             save_checkpoint(out / "last.pt", model, optimizer, step + 1)
+        if after_step and step + 1 < steps:
+            after_step(step + 1, model)
     log.close()
     return history
+
+
+class Dagger:
+    """DAgger in rounds (Ross et al. 2011): every `every` steps the model so far is exported to
+    `out/student` and the data starts again with it driving `share` of the worlds' episodes, the
+    expert labelling every step (`gatito data --student`). Until the first round `student` drives,
+    or the experts alone. On Pong this is what made the model play (models/recipe/RUNS.md).
+    `open_stream(step, student)` opens the batches; iterating a Dagger gives them."""
+
+    def __init__(self, open_stream, out, tokenizer, every, share, student=None, start=0):
+        self.open_stream, self.tokenizer, self.every, self.share = open_stream, tokenizer, every, share
+        self.folder = out / "student"
+        if every and start >= every and (self.folder / "model.safetensors").is_file():
+            student = self.folder  # a resumed run goes on with its latest round's student
+        self._open(start, student)
+        self.task_names = self.stream.task_names
+
+    def _open(self, step, student):
+        self.stream = self.open_stream(step, student)
+        self._batches = iter(self.stream)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._batches)
+
+    def after_step(self, step, model):
+        if not self.every or step % self.every:
+            return
+        from export import export
+
+        export(model, self.tokenizer, self.folder)
+        self.stream.close()
+        self._open(step, self.folder)
+
+    def close(self):
+        self.stream.close()
 
 
 def main():
@@ -173,6 +215,12 @@ def main():
     parser.add_argument("--lapse", type=float, default=0.0,
                         help="the chance per step that a world starts holding one random action for a while "
                              "(the labels stay the expert's); off by default, see RUNS.md")
+    parser.add_argument("--dagger-every", type=int, default=500,
+                        help="DAgger: every this many steps the model so far drives a share of the worlds' episodes, "
+                             "each step labelled by the expert (0: the experts alone; see RUNS.md)")
+    parser.add_argument("--student", type=Path, default=None,
+                        help="an exported model that drives until the first DAgger round (default: the experts)")
+    parser.add_argument("--student-share", type=float, default=0.5, help="the share of episodes the student drives")
     parser.add_argument("--precision", choices=["auto", "f32", "bf16"], default="auto",
                         help="auto: bf16 on a GPU; on a CPU whichever a few timed steps show faster")
     parser.add_argument("--threads", type=int, default=None, help="torch's CPU threads (default: torch's own)")
@@ -199,10 +247,16 @@ def main():
         optimizer.load_state_dict(state["optimizer"])
         start = state["step"]
         print(f"resuming {checkpoint} at step {start}")
-    # A resumed run draws fresh sequences: the stream seed moves with the step.
+    # A resumed run, and each DAgger round, draws fresh sequences: the stream seed moves with the step.
     tasks = [t for t in args.tasks.split(",") if t]
-    stream = Streams(args.streams, context=cfg.context, seed=args.seed * 1_000_003 + start, batch_size=args.batch,
-                     binary=args.bin, model=args.model_dir, tasks=tasks, lapse=args.lapse)
+
+    def open_stream(step, student):
+        return Streams(args.streams, context=cfg.context, seed=args.seed * 1_000_003 + step, batch_size=args.batch,
+                       binary=args.bin, model=args.model_dir, tasks=tasks, lapse=args.lapse, student=student,
+                       student_share=args.student_share)
+
+    stream = Dagger(open_stream, args.out, args.model_dir / "tokenizer.json", args.dagger_every, args.student_share,
+                    student=args.student, start=start)
     batches = iter(stream)
     first = next(batches).to(device)
     bf16, precision = choose_precision(model, first, args.precision)
@@ -210,7 +264,8 @@ def main():
           f"{device}, {torch.get_num_threads()} threads; {precision}; tasks: {', '.join(stream.task_names)}")
     train(model, itertools.chain([first], batches), args.steps, args.out, lr=args.lr, warmup=args.warmup,
           checkpoint_every=args.checkpoint_every, task_names=stream.task_names, start=start, optimizer=optimizer,
-          bf16=bf16)
+          bf16=bf16, after_step=stream.after_step)
+    stream.close()
 
 
 if __name__ == "__main__":

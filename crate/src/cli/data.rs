@@ -5,9 +5,10 @@
 //! tokenizer is trained on. Both stop quietly when the reader hangs up.
 
 use super::Result;
+use super::model::{SamplingArgs, agent};
 use super::tokens::vocabulary;
 use crate::data::corpus::Corpus;
-use crate::data::episodes::Noise;
+use crate::data::episodes::{Noise, Student};
 use crate::data::format::{self, TaskEntry};
 use crate::data::mix::{DataDirs, Stream};
 use crate::envs::captions::digits;
@@ -33,6 +34,16 @@ pub struct DataArgs {
     /// discrete action for several steps while the labels stay the expert's.
     #[arg(long, default_value_t = 0.0)]
     lapse: f64,
+    /// DAgger: a trained model (a folder as `export.py` writes it) that drives a share of
+    /// the worlds' episodes; the expert still labels every step.
+    #[arg(long)]
+    student: Option<PathBuf>,
+    /// The share of the worlds' training episodes the student drives.
+    #[arg(long, default_value_t = 0.5, requires = "student")]
+    student_share: f64,
+    /// The cap on the length of an episode the student drives, in steps.
+    #[arg(long, default_value_t = 300, requires = "student")]
+    student_steps: u32,
     #[command(flatten)]
     datasets: DatasetArgs,
 }
@@ -62,6 +73,10 @@ pub fn data(args: DataArgs, model: &Path) -> Result<()> {
     let dirs = DataDirs { mnist: args.datasets.mnist, fashion: args.datasets.fashion };
     let noise = Noise::DART.with_lapses(args.lapse);
     let mut stream = Stream::new(&vocabulary, args.context, args.seed, &args.tasks, &dirs)?.with_noise(noise);
+    if let Some(dir) = &args.student {
+        let student = agent(dir, &SamplingArgs::default())?;
+        stream = stream.with_student(Student::new(Box::new(student), args.student_share, args.student_steps));
+    }
     let entries: Vec<TaskEntry> = stream.tasks().iter().map(|t| TaskEntry { name: t.name, weight: t.weight }).collect();
     let header = format::header(args.context, &vocabulary, &entries);
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());

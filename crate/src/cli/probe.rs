@@ -5,7 +5,7 @@ use super::model::{SamplingArgs, agent};
 use super::{Result, print};
 use crate::envs;
 use crate::eval;
-use crate::probe::{self, ActingProbe, Budget, TextProbe};
+use crate::probe::{self, ActingProbe, Budget, ChoiceCount, TextProbe};
 use std::path::Path;
 use std::time::Instant;
 
@@ -106,21 +106,23 @@ fn human(r: &Report) {
     println!(
         "Teacher-forced on held-out episodes played with training's noise; closed loop normalized against the \
          expert (100%) and random play (0%) on the same capped episodes; agreement: the model's closed-loop \
-         actions that the expert would have chosen; turns: steps where the expert's choice differs from \
-         its own previous one. {:.0} s.",
+         actions that the expert would have chosen; actions: how often the model chose each in closed loop, \
+         beside how often the expert would have in the same states; turns: steps where the expert's choice \
+         differs from its own previous one. {:.0} s.",
         r.seconds
     );
 }
 
 fn acting_table(acting: &[ActingProbe]) {
     println!(
-        "| Task | Accuracy | Copy steps | Change steps | Turns | Action loss | Closed loop | Agreement | Success |"
+        "| Task | Accuracy | Copy steps | Change steps | Turns | Action loss | Closed loop | Agreement | Success | \
+         Actions, model / expert |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for a in acting {
         let t = &a.teacher_forced;
         println!(
-            "| `{}` | {} | {} of {} | {} of {} | {} of {} | {:.3} | {:.0}% | {} | {} |",
+            "| `{}` | {} | {} of {} | {} of {} | {} of {} | {:.3} | {:.0}% | {} | {} | {} |",
             a.task,
             percent(t.all.accuracy()),
             percent(t.copy.accuracy()),
@@ -133,9 +135,19 @@ fn acting_table(acting: &[ActingProbe]) {
             100.0 * a.closed_loop.normalized,
             percent(a.closed_loop.agreement.accuracy()),
             percent(a.closed_loop.success),
+            choices(&a.closed_loop.choices),
         );
     }
     println!();
+}
+
+/// "noop 90% / 40%, up 5% / 30%, ...": the model's share of each action, then the expert's.
+fn choices(counts: &[ChoiceCount]) -> String {
+    let total = counts.iter().map(|c| c.model).sum::<u32>().max(1) as f32;
+    let share = |n: u32| format!("{:.0}%", 100.0 * n as f32 / total);
+    let each: Vec<String> =
+        counts.iter().map(|c| format!("{} {} / {}", c.action, share(c.model), share(c.expert))).collect();
+    if each.is_empty() { "–".into() } else { each.join(", ") }
 }
 
 fn text_table(text: &[TextProbe]) {

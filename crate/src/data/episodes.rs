@@ -45,6 +45,18 @@
 //! into. Training's noise has none: on Pong they cost teacher-forced accuracy and did not
 //! move the closed loop (models/recipe/RUNS.md).
 //!
+//! # DAgger
+//!
+//! DART's mistakes are the expert's, random and brief; a trained model's are its own, and
+//! they last. On Pong a model that is right on 77% of the expert's turns teacher-forced
+//! still never moves its paddle in closed loop: its own history of clean no-ops is a state
+//! the noisy data rarely shows. DAgger (Ross et al., 2011) trains on the states the
+//! learner reaches: a [`Student`] (an exported model, or any [`Actor`]) drives a share of
+//! the training episodes, the world executes its choices with training's noise on top, and
+//! every step is labelled with the expert's choice in the state the student reached. The
+//! student plays hundreds of times slower than the experts (a forward pass a step), so its
+//! episodes are capped in length and cut into windows until every step is used once.
+//!
 //! # Prompts
 //!
 //! As in Gato, a quarter of sequences ([`PROMPT_SHARE`]) begin with a demonstration of the
@@ -53,7 +65,7 @@
 //! prompt keeps at most half the context ([`Sequence::prompted`]); the episode gets the rest.
 
 use super::{DataError, seeds};
-use crate::envs::rollout::random_action;
+use crate::envs::rollout::{Actor, ActorError, random_action};
 use crate::envs::{ActionSpec, World};
 use crate::tokens::image::PositionMode;
 use crate::tokens::{Action, Sequence, SequenceBuilder, Vocabulary};
@@ -97,10 +109,10 @@ impl Noise {
         Noise { lapse: chance.clamp(0.0, 1.0), ..self }
     }
 
-    /// The action the world executes when the expert chose `expert`; `lapse` carries a
+    /// The action the world executes when the driver chose `chosen`; `lapse` carries a
     /// lapse from one step of an episode to the next.
-    pub fn perturb(&self, expert: &Action, spec: &ActionSpec, lapse: &mut Option<Lapse>, rng: &mut impl Rng) -> Action {
-        match expert {
+    pub fn perturb(&self, chosen: &Action, spec: &ActionSpec, lapse: &mut Option<Lapse>, rng: &mut impl Rng) -> Action {
+        match chosen {
             Action::Discrete(_) if lapse.is_some() || (self.lapse > 0.0 && rng.random_bool(self.lapse)) => {
                 let current = lapse.get_or_insert_with(|| Lapse {
                     held: random_action(spec, rng),
@@ -117,7 +129,7 @@ impl Noise {
             Action::Continuous(xs) if self.continuous > 0.0 => {
                 Action::Continuous(xs.iter().map(|&x| (x + self.continuous * gaussian(rng)).clamp(-1.0, 1.0)).collect())
             }
-            _ => expert.clone(),
+            _ => chosen.clone(),
         }
     }
 }
@@ -126,6 +138,22 @@ impl Noise {
 fn gaussian(rng: &mut impl Rng) -> f32 {
     let u = 1.0 - rng.random::<f32>();
     (-2.0 * u.ln()).sqrt() * (TAU * rng.random::<f32>()).cos()
+}
+
+/// DAgger's student: the policy that drives a share of the training episodes (the module
+/// notes say why).
+pub struct Student {
+    actor: Box<dyn Actor>,
+    /// The share of training episodes it drives.
+    share: f64,
+    /// The cap on the length of an episode it drives, in steps.
+    steps: u32,
+}
+
+impl Student {
+    pub fn new(actor: Box<dyn Actor>, share: f64, steps: u32) -> Student {
+        Student { actor, share: share.clamp(0.0, 1.0), steps: steps.max(1) }
+    }
 }
 
 /// The most windows cut from one episode.
@@ -148,15 +176,33 @@ pub struct Episode {
     per_step: usize,
     experts: Vec<Action>,
     executed: Vec<Action>,
+    /// Whether a student drove it rather than the expert.
+    by_student: bool,
 }
 
 impl Episode {
     /// Plays the episode of `world` from `seed` to its end, the world executing the
     /// expert's actions perturbed by `noise`.
-    pub fn play<W: World + ?Sized>(
-        world: &mut W,
+    pub fn play(
+        world: &mut dyn World,
         vocabulary: &Vocabulary,
         seed: u64,
+        noise: &Noise,
+        rng: &mut impl Rng,
+    ) -> Result<Episode, DataError> {
+        let steps = world.spec().max_steps;
+        Episode::driven(world, vocabulary, seed, None, steps, noise, rng)
+    }
+
+    /// Plays the episode of `world` from `seed` for at most `steps` steps, the world
+    /// executing the actions of `driver` (the expert when `None`) perturbed by `noise`; the
+    /// labels are the expert's choices in the states reached.
+    pub fn driven(
+        world: &mut dyn World,
+        vocabulary: &Vocabulary,
+        seed: u64,
+        mut driver: Option<&mut dyn Actor>,
+        steps: u32,
         noise: &Noise,
         rng: &mut impl Rng,
     ) -> Result<Episode, DataError> {
@@ -165,15 +211,24 @@ impl Episode {
         if world.done() || spec.max_steps == 0 {
             return Err(DataError::EmptyEpisode { world: spec.name, seed });
         }
+        let failed = |e: ActorError| DataError::Driver { world: spec.name, seed, message: e.to_string() };
+        if let Some(driver) = driver.as_deref_mut() {
+            driver.begin(&*world, seed).map_err(failed)?;
+        }
         let mut sizing = SequenceBuilder::new(vocabulary, PositionMode::Eval);
         let first = sizing.timestep(&world.observe(), &world.expert());
         first.map_err(|source| DataError::World { world: spec.name, seed, source })?;
-        let mut episode = Episode { seed, per_step: sizing.finish().len(), experts: Vec::new(), executed: Vec::new() };
+        let per_step = sizing.finish().len();
+        let mut episode = Episode { seed, per_step, experts: vec![], executed: vec![], by_student: driver.is_some() };
         let mut lapse = None;
-        // The cap is enforced here too, so that no world can keep this loop going forever.
-        while !world.done() && episode.len() < spec.max_steps as usize {
+        // The world's cap is enforced here too, so that no world can keep this loop going forever.
+        while !world.done() && episode.len() < spec.max_steps.min(steps) as usize {
             let expert = world.expert();
-            let taken = noise.perturb(&expert, &spec.action, &mut lapse, rng);
+            let chosen = match driver.as_deref_mut() {
+                Some(driver) => driver.act(&*world).map_err(failed)?,
+                None => expert.clone(),
+            };
+            let taken = noise.perturb(&chosen, &spec.action, &mut lapse, rng);
             world.step(&taken);
             episode.experts.push(expert);
             episode.executed.push(taken);
@@ -196,16 +251,22 @@ impl Episode {
     }
 
     /// How many windows of `budget` tokens to cut from it: a quarter of its steps' worth,
-    /// at least one and at most [`MAX_WINDOWS_PER_EPISODE`].
+    /// at least one and at most [`MAX_WINDOWS_PER_EPISODE`]; from a student's episode,
+    /// which costs far more to play, every step's worth once.
     pub fn windows(&self, budget: usize) -> usize {
-        (self.len() / (4 * self.steps_in(budget).max(1))).clamp(1, MAX_WINDOWS_PER_EPISODE)
+        let steps = self.steps_in(budget).max(1);
+        if self.by_student {
+            (self.len() / steps).max(1)
+        } else {
+            (self.len() / (4 * steps)).clamp(1, MAX_WINDOWS_PER_EPISODE)
+        }
     }
 
     /// A training window of at most `budget` tokens, replayed in `world` (the world it was
     /// played in), with training's random patch positions.
-    pub fn window<W: World + ?Sized>(
+    pub fn window(
         &self,
-        world: &mut W,
+        world: &mut dyn World,
         vocabulary: &Vocabulary,
         budget: usize,
         window: Window,
@@ -221,21 +282,16 @@ impl Episode {
 
     /// The episode's last `budget` tokens with evaluation's patch positions: a demonstration
     /// that prompts the model at test time.
-    pub fn ending<W: World + ?Sized>(
-        &self,
-        world: &mut W,
-        vocabulary: &Vocabulary,
-        budget: usize,
-    ) -> Result<Sequence, DataError> {
+    pub fn ending(&self, world: &mut dyn World, vocabulary: &Vocabulary, budget: usize) -> Result<Sequence, DataError> {
         let steps = self.fitting(world, budget)?;
         self.cut(world, vocabulary, self.len() - steps..self.len(), budget, PositionMode::Eval)
     }
 
     /// At most `count` windows of `budget` tokens spread evenly from the episode's start to
     /// its end, with evaluation's patch positions: what the probe scores teacher-forced.
-    pub fn spread<W: World + ?Sized>(
+    pub fn spread(
         &self,
-        world: &mut W,
+        world: &mut dyn World,
         vocabulary: &Vocabulary,
         budget: usize,
         count: usize,
@@ -252,7 +308,7 @@ impl Episode {
     }
 
     /// How many whole timesteps fit in `budget`; an error if none does.
-    fn fitting<W: World + ?Sized>(&self, world: &W, budget: usize) -> Result<usize, DataError> {
+    fn fitting(&self, world: &dyn World, budget: usize) -> Result<usize, DataError> {
         match self.steps_in(budget) {
             0 => Err(self.too_small(world.spec().name, budget)),
             steps => Ok(steps),
@@ -263,9 +319,9 @@ impl Episode {
         DataError::ContextTooSmall { task: task.to_string(), needs: self.per_step, budget }
     }
 
-    fn cut<'a, W: World + ?Sized>(
+    fn cut<'a>(
         &self,
-        world: &mut W,
+        world: &mut dyn World,
         vocabulary: &'a Vocabulary,
         steps: std::ops::Range<usize>,
         budget: usize,
@@ -297,40 +353,39 @@ struct Cutting {
 
 /// A world and the episodes it is cutting windows from: one played with training's noise,
 /// and one played cleanly for prompts.
-pub struct Player<W: World + ?Sized = dyn World> {
-    world: Box<W>,
+pub struct Player {
+    world: Box<dyn World>,
     noisy: Cutting,
     clean: Cutting,
 }
 
-impl<W: World + ?Sized> Player<W> {
-    pub fn new(world: Box<W>) -> Self {
+impl Player {
+    pub fn new(world: Box<dyn World>) -> Self {
         Player { world, noisy: Cutting::default(), clean: Cutting::default() }
     }
 
-    pub fn world(&self) -> &W {
-        &self.world
-    }
-
     /// One training sequence in `context` tokens: a window of an episode played with
-    /// `noise`, and for [`PROMPT_SHARE`] of them a demonstration from another episode first.
+    /// `noise`, driven by `student` for its share of episodes and by the expert otherwise,
+    /// and for [`PROMPT_SHARE`] of them a demonstration from another episode first.
     pub fn sequence(
         &mut self,
         vocabulary: &Vocabulary,
         context: usize,
         noise: &Noise,
+        student: Option<&mut Student>,
         rng: &mut impl Rng,
     ) -> Result<Sequence, DataError> {
         if !rng.random_bool(PROMPT_SHARE) {
-            return self.window(false, vocabulary, context, Window::Random, noise, rng);
+            return self.window(false, vocabulary, context, Window::Random, noise, student, rng);
         }
         let window = if rng.random_bool(PROMPT_FROM_END_SHARE) { Window::End } else { Window::Random };
-        let prompt = self.window(true, vocabulary, context / 2, window, &Noise::NONE, rng)?;
-        let episode = self.window(false, vocabulary, context - prompt.len(), Window::Random, noise, rng)?;
+        let prompt = self.window(true, vocabulary, context / 2, window, &Noise::NONE, None, rng)?;
+        let episode = self.window(false, vocabulary, context - prompt.len(), Window::Random, noise, student, rng)?;
         Ok(Sequence::prompted(&prompt, &episode, context))
     }
 
     /// A window of the clean or the noisy episode, playing a fresh one when it is used up.
+    #[allow(clippy::too_many_arguments)]
     fn window(
         &mut self,
         clean: bool,
@@ -338,6 +393,7 @@ impl<W: World + ?Sized> Player<W> {
         budget: usize,
         window: Window,
         noise: &Noise,
+        student: Option<&mut Student>,
         rng: &mut impl Rng,
     ) -> Result<Sequence, DataError> {
         let cutting = if clean { &mut self.clean } else { &mut self.noisy };
@@ -345,7 +401,11 @@ impl<W: World + ?Sized> Player<W> {
         let episode = match &mut cutting.episode {
             Some(episode) if cutting.windows_left > 0 => episode,
             slot => {
-                let episode = Episode::play(world, vocabulary, seeds::draw(rng), noise, rng)?;
+                let seed = seeds::draw(rng);
+                let episode = match student.filter(|s| rng.random_bool(s.share)) {
+                    Some(s) => Episode::driven(world, vocabulary, seed, Some(s.actor.as_mut()), s.steps, noise, rng)?,
+                    None => Episode::play(world, vocabulary, seed, noise, rng)?,
+                };
                 cutting.windows_left = episode.windows(budget);
                 slot.insert(episode)
             }
@@ -364,8 +424,17 @@ mod tests {
     use image::RgbaImage;
     use rand::SeedableRng;
     use rand_pcg::Pcg64Mcg;
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
 
     const ECHO_STEPS: u32 = 40;
+
+    /// How an [`Echo`] was reset, and how often its expert was asked.
+    #[derive(Default)]
+    struct EchoLog {
+        resets: RefCell<Vec<u64>>,
+        expert_calls: Cell<u32>,
+    }
 
     /// A world that shows its seed and its step count, and keeps a log of what it executed
     /// and how it was reset. Its expert picks `steps % 4`, or 0.5 when continuous. Its
@@ -376,14 +445,13 @@ mod tests {
         seed: u64,
         steps: u32,
         executed: Vec<Action>,
-        resets: Vec<u64>,
-        expert_calls: std::cell::Cell<u32>,
+        /// Shared, so that a test still reads it once a player owns the world.
+        log: Rc<EchoLog>,
     }
 
     impl Echo {
         fn new(continuous: bool) -> Echo {
-            let (executed, resets, expert_calls) = (Vec::new(), Vec::new(), Default::default());
-            Echo { continuous, length: ECHO_STEPS, seed: 0, steps: 0, executed, resets, expert_calls }
+            Echo { continuous, length: ECHO_STEPS, seed: 0, steps: 0, executed: Vec::new(), log: Rc::default() }
         }
     }
 
@@ -399,7 +467,7 @@ mod tests {
         fn reset(&mut self, seed: u64) {
             (self.seed, self.steps) = (seed, 0);
             self.executed.clear();
-            self.resets.push(seed);
+            self.log.resets.borrow_mut().push(seed);
         }
         fn observe(&self) -> Observation {
             Observation { discrete: vec![(self.seed % 1000) as i64, i64::from(self.steps)], ..Default::default() }
@@ -419,7 +487,7 @@ mod tests {
             self.steps >= self.length
         }
         fn expert(&self) -> Action {
-            self.expert_calls.set(self.expert_calls.get() + 1);
+            self.log.expert_calls.set(self.log.expert_calls.get() + 1);
             if self.continuous { Action::Continuous(vec![0.5]) } else { Action::Discrete(vec![self.steps % 4]) }
         }
     }
@@ -522,6 +590,70 @@ mod tests {
         assert_eq!(clean.executed, clean.experts);
     }
 
+    /// A student that always chooses "c" and counts the episodes it began.
+    struct Stubborn {
+        episodes: Rc<Cell<u32>>,
+    }
+
+    impl Actor for Stubborn {
+        fn begin(&mut self, _: &dyn World, _: u64) -> Result<(), ActorError> {
+            self.episodes.set(self.episodes.get() + 1);
+            Ok(())
+        }
+        fn act(&mut self, _: &dyn World) -> Result<Action, ActorError> {
+            Ok(Action::Discrete(vec![2]))
+        }
+    }
+
+    fn stubborn(share: f64, steps: u32) -> (Student, Rc<Cell<u32>>) {
+        let episodes = Rc::new(Cell::new(0));
+        (Student::new(Box::new(Stubborn { episodes: episodes.clone() }), share, steps), episodes)
+    }
+
+    #[test]
+    fn a_student_drives_its_capped_episodes_and_the_expert_labels_every_step() {
+        let v = vocabulary();
+        let mut rng = Pcg64Mcg::seed_from_u64(6);
+        let mut world = Echo::new(false);
+        let (mut student, _) = stubborn(1.0, 10);
+        let episode =
+            Episode::driven(&mut world, &v, 7, Some(student.actor.as_mut()), 10, &Noise::NONE, &mut rng).unwrap();
+        assert_eq!(episode.len(), 10, "capped at the student's steps");
+        // Two-step windows: five cover the costly episode, where the expert's gives one.
+        assert_eq!(episode.windows(8), 5);
+        assert_eq!(Episode::driven(&mut world, &v, 7, None, 10, &Noise::NONE, &mut rng).unwrap().windows(8), 1);
+        let s = episode.window(&mut world, &v, 1000, Window::Random, &mut rng).unwrap();
+        for (step, (_, shown, label)) in echo_steps(&v, &s).into_iter().enumerate() {
+            assert_eq!((shown, label), (step as u32, step as u32 % 4), "labelled with the expert's choice");
+            assert_eq!(v.bin_of(s.elements[4 * step + 3].id), Some(2), "shown as the student executed it");
+        }
+    }
+
+    #[test]
+    fn a_student_drives_its_share_of_training_episodes_and_never_the_demonstrations() {
+        let v = vocabulary();
+        for (share, low, high) in [(0.0, 0, 0), (0.5, 30, 70), (1.0, 100, 100)] {
+            let mut player = Player::new(Box::new(Echo::new(false)));
+            let (mut student, episodes) = stubborn(share, ECHO_STEPS);
+            let mut rng = Pcg64Mcg::seed_from_u64(8);
+            let mut driven = 0;
+            for _ in 0..100 {
+                let s =
+                    player.sequence(&v, 4 * ECHO_STEPS as usize, &Noise::NONE, Some(&mut student), &mut rng).unwrap();
+                let steps = echo_steps(&v, &s);
+                let executed: Vec<Option<u32>> = s.elements.chunks(4).map(|step| v.bin_of(step[3].id)).collect();
+                let episode_seed = steps.last().unwrap().0;
+                let cut = steps.iter().position(|&(seed, ..)| seed == episode_seed).unwrap();
+                assert!(cut == 0 || executed[..cut].iter().any(|&a| a != Some(2)), "demonstrations are the expert's");
+                driven += usize::from(executed[cut..].iter().all(|&a| a == Some(2)));
+            }
+            assert!((low..=high).contains(&driven), "share {share}: {driven} of 100 driven");
+            // A prompted sequence uses half an episode, and the rest of it goes to the next.
+            let begun = episodes.get() as usize;
+            assert!(begun <= driven && driven <= 2 * begun, "{begun} driven episodes for {driven} sequences");
+        }
+    }
+
     #[test]
     fn noisy_actions_are_shown_as_executed_and_labelled_with_the_experts() {
         let v = vocabulary();
@@ -562,12 +694,12 @@ mod tests {
     }
 
     /// Plays `count` training sequences of Echo, each as its timesteps.
-    fn played(player: &mut Player<Echo>, context: usize, count: usize) -> Vec<Vec<(u32, u32, u32)>> {
+    fn played(player: &mut Player, context: usize, count: usize) -> Vec<Vec<(u32, u32, u32)>> {
         let v = vocabulary();
         let mut rng = Pcg64Mcg::seed_from_u64(3);
         (0..count)
             .map(|_| {
-                let s = player.sequence(&v, context, &Noise::DART, &mut rng).unwrap();
+                let s = player.sequence(&v, context, &Noise::DART, None, &mut rng).unwrap();
                 assert!(s.len() <= context);
                 echo_steps(&v, &s)
             })
@@ -576,9 +708,12 @@ mod tests {
 
     #[test]
     fn a_quarter_of_sequences_open_with_a_demonstration_of_another_episode() {
-        let mut player = Player::new(Box::new(Echo::new(false)));
+        let echo = Echo::new(false);
+        let log = echo.log.clone();
+        let mut player = Player::new(Box::new(echo));
         let sequences = played(&mut player, 80, 800);
-        assert!(player.world().resets.iter().all(|&seed| seeds::is_training(seed)), "{:?}", player.world().resets);
+        let resets = log.resets.borrow();
+        assert!(resets.iter().all(|&seed| seeds::is_training(seed)), "{resets:?}");
         let (mut prompted, mut from_end) = (0, 0);
         for steps in &sequences {
             let episode_seed = steps.last().unwrap().0;
@@ -604,22 +739,24 @@ mod tests {
         let v = vocabulary();
         let mut rng = Pcg64Mcg::seed_from_u64(4);
         // Two-step windows (8 tokens) of 40-step episodes: 40 / (4 * 2) = 5 windows each.
-        let mut player = Player::new(Box::new(Echo::new(false)));
+        let echo = Echo::new(false);
+        let log = echo.log.clone();
+        let mut player = Player::new(Box::new(echo));
         let seeds: Vec<u32> = (0..20)
             .map(|_| {
-                let s = player.window(false, &v, 8, Window::Random, &Noise::DART, &mut rng).unwrap();
+                let s = player.window(false, &v, 8, Window::Random, &Noise::DART, None, &mut rng).unwrap();
                 echo_steps(&v, &s)[0].0
             })
             .collect();
         let runs: Vec<usize> = seeds.chunk_by(|a, b| a == b).map(<[u32]>::len).collect();
         assert_eq!(runs, [5, 5, 5, 5], "{seeds:?}");
         // Each play asks the expert once more, to size the windows.
-        assert_eq!(player.world().expert_calls.get(), 4 * (ECHO_STEPS + 1), "four episodes played, no more");
+        assert_eq!(log.expert_calls.get(), 4 * (ECHO_STEPS + 1), "four episodes played, no more");
         // Windows of whole episodes: one each, and the clean episode is another.
         for clean in [false, false, true] {
-            player.window(clean, &v, 160, Window::Random, &Noise::DART, &mut rng).unwrap();
+            player.window(clean, &v, 160, Window::Random, &Noise::DART, None, &mut rng).unwrap();
         }
-        assert_eq!(player.world().expert_calls.get(), 7 * (ECHO_STEPS + 1));
+        assert_eq!(log.expert_calls.get(), 7 * (ECHO_STEPS + 1));
         assert_eq!(Episode::play(&mut Echo::new(false), &v, 1, &Noise::NONE, &mut rng).unwrap().windows(4), 8);
     }
 
@@ -643,7 +780,7 @@ mod tests {
                 assert_eq!(e.target.is_some(), e.modality == Modality::Action, "{name}: {e:?}");
             }
             for _ in 0..4 {
-                let s = player.sequence(&v, 256, &Noise::DART, &mut Pcg64Mcg::seed_from_u64(13)).unwrap();
+                let s = player.sequence(&v, 256, &Noise::DART, None, &mut Pcg64Mcg::seed_from_u64(13)).unwrap();
                 assert!(!s.is_empty() && s.len() <= 256, "{name}");
             }
         }

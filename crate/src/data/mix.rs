@@ -21,11 +21,12 @@
 //! captions: acting takes three quarters of training, as it does in Gato, while the
 //! captions the page shows off still get a quarter.
 //!
-//! A stream is a function of its seed and its tasks alone, so it replays exactly. (Not of
-//! a sequence's index alone: a world's episode is cut into several windows, see
-//! [`episodes`], so a sequence depends on the ones before it.)
+//! A stream is a function of its seed and its tasks alone (and of its student's weights,
+//! where one drives), so it replays exactly. (Not of a sequence's index alone: a world's
+//! episode is cut into several windows, see [`episodes`], so a sequence depends on the
+//! ones before it.)
 
-use super::episodes::{Noise, Player};
+use super::episodes::{Noise, Player, Student};
 use super::{DataError, captions, seeds};
 use crate::envs::captions::digits::{self, Dataset, Ink, Prompt, Split};
 use crate::envs::captions::{Sample, scenes};
@@ -160,6 +161,7 @@ pub struct Stream<'v> {
     context: usize,
     seed: u64,
     noise: Noise,
+    student: Option<Student>,
     tasks: Vec<Task>,
     sources: Vec<Source>,
     pick: WeightedIndex<f64>,
@@ -188,12 +190,17 @@ impl<'v> Stream<'v> {
             all.into_iter().filter(|t| only.is_empty() || only.iter().any(|name| name == t.name)).collect();
         let sources = tasks.iter().map(|task| Source::load(task, dirs)).collect::<Result<_, _>>()?;
         let pick = WeightedIndex::new(tasks.iter().map(|t| t.weight)).map_err(|_| StreamError::NoTasks)?;
-        Ok(Stream { vocabulary, context, seed, noise: Noise::DART, tasks, sources, pick, index: 0 })
+        Ok(Stream { vocabulary, context, seed, noise: Noise::DART, student: None, tasks, sources, pick, index: 0 })
     }
 
     /// The same stream with the worlds' actions perturbed by `noise` instead of [`Noise::DART`].
     pub fn with_noise(self, noise: Noise) -> Self {
         Stream { noise, ..self }
+    }
+
+    /// The same stream with `student` driving its share of the worlds' episodes (DAgger).
+    pub fn with_student(self, student: Student) -> Self {
+        Stream { student: Some(student), ..self }
     }
 
     /// The tasks a record's task index points into.
@@ -213,7 +220,9 @@ impl<'v> Stream<'v> {
         self.index += 1;
         let (name, vocabulary, context) = (self.tasks[task].name, self.vocabulary, self.context);
         let sequence = match &mut self.sources[task] {
-            Source::World(player) => player.sequence(vocabulary, context, &self.noise, &mut rng)?,
+            Source::World(player) => {
+                player.sequence(vocabulary, context, &self.noise, self.student.as_mut(), &mut rng)?
+            }
             Source::Scenes => {
                 captions::pack(name, vocabulary, context, &mut rng, |rng| Some(scenes::sample(seeds::draw(rng))))?
             }

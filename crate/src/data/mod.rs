@@ -7,7 +7,8 @@
 //! - [`seeds`]: every training episode and scene is seeded with the top bit set, so
 //!   training never plays an episode that evaluation (seeds 0, 1, 2, ...) plays.
 //! - [`episodes`]: a window of one expert episode, with DART noise in what the world
-//!   executes, and Gato's prompts (a demonstration of the same task first).
+//!   executes, or of one a student drove (DAgger), and Gato's prompts (a demonstration of
+//!   the same task first).
 //! - [`captions`]: multimodal sentences packed until the context is full.
 //! - [`mix`]: which tasks are drawn, how often, and the stream of sequences (native: it
 //!   reads MNIST and Fashion-MNIST from disk).
@@ -34,6 +35,8 @@ pub enum DataError {
     World { world: &'static str, seed: u64, source: TokenError },
     #[error("{world}: the episode of seed {seed} ended before its first step")]
     EmptyEpisode { world: &'static str, seed: u64 },
+    #[error("{world}, seed {seed}: the policy driving the episode failed: {message}")]
+    Driver { world: &'static str, seed: u64, message: String },
     #[error("{task}: one timestep or sentence takes {needs} tokens, more than the {budget} the context leaves")]
     ContextTooSmall { task: String, needs: usize, budget: usize },
 }
