@@ -164,7 +164,7 @@ def test_dagger_rounds_hand_the_model_so_far_to_the_data(tmp_path, tokenizer_pat
         return Stream(context=cfg.context, seed=step, batch_size=2, binary=gatito_bin, tasks=["pong"],
                       student=student, student_share=1.0)
 
-    rounds = Dagger(open_stream, tmp_path, tokenizer_path, every=3, share=1.0)
+    rounds = Dagger(open_stream, tmp_path, tokenizer_path, every=3)
     train(Gatito(cfg), rounds, 7, tmp_path, warmup=1, quiet=True, after_step=rounds.after_step)
     rounds.close()
     student = tmp_path / "student"
@@ -172,5 +172,5 @@ def test_dagger_rounds_hand_the_model_so_far_to_the_data(tmp_path, tokenizer_pat
     run = subprocess.run([gatito_bin, "verify", "--model", student], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     # A run resumed after a round goes on with that round's student.
-    Dagger(open_stream, tmp_path, tokenizer_path, every=3, share=1.0, start=6).close()
+    Dagger(open_stream, tmp_path, tokenizer_path, every=3, start=6).close()
     assert opened[-1] == (6, student)

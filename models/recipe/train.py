@@ -10,9 +10,9 @@ question to ask of any change. Precision: bf16 autocast on a GPU; on a CPU with 
 (AMX or AVX512-BF16) whichever of bf16 and f32 a few timed steps show faster, since the flags
 alone do not say (elsewhere bf16 is emulated and about 25x slower, so f32). AdamW with linear
 warmup and a cosine schedule, gradient clipping. Loss falls on text targets and actions only
-(the stream's targets). DAgger in rounds: every --dagger-every steps the model so far drives half
-the worlds' episodes, labelled by the expert. Checkpoints are written atomically every
---checkpoint-every steps; a run continues from its last one.
+(the stream's targets). DAgger in rounds: every --dagger-every steps the model so far drives
+--student-share of the worlds' episodes, labelled by the expert. Checkpoints are written
+atomically every --checkpoint-every steps; a run continues from its last one.
 """
 
 import argparse
@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
+from export import export
 from model import Config, Gatito
 
 PRESETS = {
@@ -159,13 +160,13 @@ def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_
 
 class Dagger:
     """DAgger in rounds (Ross et al. 2011): every `every` steps the model so far is exported to
-    `out/student` and the data starts again with it driving `share` of the worlds' episodes, the
+    `out/student` and the data starts again with it driving a share of the worlds' episodes, the
     expert labelling every step (`gatito data --student`). Until the first round `student` drives,
     or the experts alone. On Pong this is what made the model play (models/recipe/RUNS.md).
     `open_stream(step, student)` opens the batches; iterating a Dagger gives them."""
 
-    def __init__(self, open_stream, out, tokenizer, every, share, student=None, start=0):
-        self.open_stream, self.tokenizer, self.every, self.share = open_stream, tokenizer, every, share
+    def __init__(self, open_stream, out, tokenizer, every, student=None, start=0):
+        self.open_stream, self.tokenizer, self.every = open_stream, tokenizer, every
         self.folder = out / "student"
         if every and start >= every and (self.folder / "model.safetensors").is_file():
             student = self.folder  # a resumed run goes on with its latest round's student
@@ -185,8 +186,6 @@ class Dagger:
     def after_step(self, step, model):
         if not self.every or step % self.every:
             return
-        from export import export
-
         export(model, self.tokenizer, self.folder)
         self.stream.close()
         self._open(step, self.folder)
@@ -255,8 +254,8 @@ def main():
                        binary=args.bin, model=args.model_dir, tasks=tasks, lapse=args.lapse, student=student,
                        student_share=args.student_share)
 
-    stream = Dagger(open_stream, args.out, args.model_dir / "tokenizer.json", args.dagger_every, args.student_share,
-                    student=args.student, start=start)
+    stream = Dagger(open_stream, args.out, args.model_dir / "tokenizer.json", args.dagger_every, student=args.student,
+                    start=start)
     batches = iter(stream)
     first = next(batches).to(device)
     bf16, precision = choose_precision(model, first, args.precision)
