@@ -282,11 +282,10 @@ impl Actor for Watched<'_> {
         let (action, expert) = (self.actor.act(world)?, world.expert());
         self.agreement.add(agrees(&action, &expert));
         if let (Action::Discrete(model), Action::Discrete(expert)) = (&action, &expert) {
-            let slot = |choice: &[u32]| choice.first().map_or(usize::MAX, |&c| c as usize);
-            if let Some(count) = self.choices.get_mut(slot(model)) {
+            if let Some(count) = model.first().and_then(|&c| self.choices.get_mut(c as usize)) {
                 count.model += 1;
             }
-            if let Some(count) = self.choices.get_mut(slot(expert)) {
+            if let Some(count) = expert.first().and_then(|&c| self.choices.get_mut(c as usize)) {
                 count.expert += 1;
             }
         }
