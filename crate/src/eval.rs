@@ -144,6 +144,22 @@ pub fn text_tasks(
     ])
 }
 
+/// Held-out scene questions on `topic` alone, one from each scene that has any (seeds 0,
+/// 1, ...), `samples` of them: which kinds of question a model answers, and which not.
+pub fn topic_questions(topic: scenes::Topic, samples: usize) -> Vec<Sample> {
+    // Every topic but the rarest comes up in most scenes; the bound only stops a topic
+    // that the generator stopped asking.
+    (0..samples as u64 * 50)
+        .filter_map(|seed| {
+            let scene = scenes::Scene::generate(seed);
+            let questions: Vec<_> = scene.questions().into_iter().filter(|q| q.topic == topic).collect();
+            let q = questions.get(seed as usize % questions.len().max(1))?;
+            Some(Sample::question(scene.image(), q.text.clone(), q.answer.clone()))
+        })
+        .take(samples)
+        .collect()
+}
+
 /// Exact-match accuracy on every task of [`text_tasks`].
 pub fn text(
     agent: &mut Agent,
@@ -155,4 +171,22 @@ pub fn text(
         .into_iter()
         .map(|(task, items)| accuracy(agent, task, items.into_iter()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envs::captions::scenes::Topic;
+
+    #[test]
+    fn topic_questions_ask_only_their_topic() {
+        for topic in Topic::ALL {
+            assert_eq!(topic_questions(topic, 20).len(), 20, "{topic:?}");
+        }
+        let yes_no = topic_questions(Topic::Existence, 20);
+        assert!(yes_no.iter().all(|q| q.target == "yes." || q.target == "no."));
+        let counts = topic_questions(Topic::Count, 20);
+        assert!(counts.iter().all(|q| q.context.as_deref().is_some_and(|c| c.starts_with("how many"))));
+        assert_ne!(counts[0].context, counts[1].context, "one question from each scene");
+    }
 }

@@ -199,6 +199,20 @@ fn probe_reports_copy_and_change_steps_and_the_closed_loop() {
     assert_eq!(pong["closed_loop"]["agreement"]["total"], 20);
     let tasks: Vec<&str> = report["text"].as_array().unwrap().iter().map(|t| t["task"].as_str().unwrap()).collect();
     assert_eq!(tasks, ["mnist test digits, dark on light", "mnist test digits, as published"]);
+    let scenes = json(&["probe", "--model", TINY, "--tasks", "scenes", "--samples", "2", "--json"]);
+    let rows: Vec<(&str, u64)> = scenes["text"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["task"].as_str().unwrap(), t["samples"].as_u64().unwrap()))
+        .collect();
+    let topics = ["count", "colour", "shape", "size", "extreme", "relation", "existence"];
+    let expected: Vec<(String, u64)> = ["scene captions".to_string(), "scene questions".to_string()]
+        .into_iter()
+        .chain(topics.iter().map(|t| format!("scene questions: {t}")))
+        .map(|task| (task, 2))
+        .collect();
+    assert_eq!(rows.iter().map(|(t, n)| (t.to_string(), *n)).collect::<Vec<_>>(), expected, "each topic apart");
     assert!(refused(&["probe", "--model", TINY, "--tasks", "tetris"]).contains("unknown task 'tetris'"));
 }
 
@@ -214,5 +228,8 @@ fn data_lets_a_student_drive_the_episodes() {
     assert_eq!(header(&expert), header(&student), "the same tasks and vocabulary");
     assert_ne!(expert, student, "the tiny model drives otherwise than the expert");
     assert_eq!(student, stream(&["--student", TINY, "--student-share", "1"]), "and replays exactly");
-    assert!(refused(&["data", "--tasks", "pong", "--student", "/nowhere"]).contains("no trained weights"));
+    let two = stream(&["--student", TINY, "--student", TINY, "--student-share", "1"]);
+    assert!(two.starts_with(&header(&expert)) && two != expert, "two rounds' students drive in turn");
+    let second_missing = ["data", "--tasks", "pong", "--student", TINY, "--student", "/nowhere"];
+    assert!(refused(&second_missing).contains("no trained weights"), "every round's student is loaded");
 }

@@ -5,7 +5,7 @@ positions (crate/src/data); this file only parses. The format, documented in
 crate/src/data/format.rs and mirrored here exactly, is little-endian:
 
   header  one JSON line: {"format": "GTS2", "context", "vocab", "text_vocab", "patch_len",
-          "tasks": [{"name", "weight"}, ...]}
+          "tasks": [{"name", "weight", "continuous_actions"}, ...]}
   record  b"GTS2" | u16 task | u32 n | u32 p | u32 ids[n] | u32 targets[n] | u8 local[n]
           | u8 modality[n] | f32 pixels[p*768] | u8 rows[p] | u8 cols[p]
 
@@ -177,14 +177,14 @@ class Stream:
     """Batches from a `gatito data` subprocess, parsed ahead on a background thread.
 
     `tasks` restricts the mix to those names; `lapse` is the chance per step that a world
-    starts holding one random action for a while (`gatito data --lapse`); `student` is an
-    exported model that drives `student_share` of the worlds' episodes, labelled by the
-    expert (DAgger, `gatito data --student`); `count` ends the
+    starts holding one random action for a while (`gatito data --lapse`); `students` are
+    exported models that drive `student_share` of the worlds' episodes, one drawn for each,
+    labelled by the expert (DAgger, `gatito data --student`); `count` ends the
     stream after that many sequences (the last batch may be smaller), otherwise it never ends. The header is
     read at once: `tasks_names`, `vocab` and `header` are there before the first batch.
     """
 
-    def __init__(self, context=256, seed=0, batch_size=32, tasks=None, lapse=0.0, student=None, student_share=0.5,
+    def __init__(self, context=256, seed=0, batch_size=32, tasks=None, lapse=0.0, students=(), student_share=0.5,
                  count=None, binary=None, model=None, prefetch=8, cwd=ROOT):
         binary = Path(binary or os.environ.get("GATITO_BIN", DEFAULT_BINARY))
         if not binary.is_file():
@@ -194,8 +194,10 @@ class Stream:
             command += ["--tasks", ",".join(tasks)]
         if lapse:
             command += ["--lapse", str(lapse)]
-        if student is not None:
-            command += ["--student", str(student), "--student-share", str(student_share)]
+        for student in students:
+            command += ["--student", str(student)]
+        if students:
+            command += ["--student-share", str(student_share)]
         if count is not None:
             command += ["--count", str(count)]
         if model is not None:

@@ -9,9 +9,9 @@ from tokenizers import Tokenizer
 
 from export import export
 from model import PATCH_LEN, Config, Gatito
-from stream import Batch, Stream
-from train import (PRESETS, Dagger, choose_precision, learning_rate, make_optimizer, native_bf16,
-                   save_checkpoint, sequence_losses, train)
+from stream import ACTION, Batch, Stream
+from train import (PRESETS, Dagger, SpreadActions, choose_precision, hl_gauss, learning_rate, make_optimizer,
+                   native_bf16, save_checkpoint, sequence_losses, train)
 
 
 def tiny_config(tokenizer_path):
@@ -155,22 +155,63 @@ def test_a_tiny_model_learns_from_the_real_stream(tmp_path, tokenizer_path, gati
     assert last < first * 0.7, f"loss {first:.3f} -> {last:.3f}"
 
 
-def test_dagger_rounds_hand_the_model_so_far_to_the_data(tmp_path, tokenizer_path, gatito_bin):
+def test_hl_gauss_targets_are_normals_over_the_bins():
+    targets = hl_gauss(torch.tensor([500, 0, 1023]), sigma=4.0, size=1024)
+    assert torch.allclose(targets.sum(1), torch.ones(3))
+    assert targets.argmax(1).tolist() == [500, 0, 1023]
+    middle = targets[0]
+    assert torch.allclose(middle[490:500], middle[501:511].flip(0)), "symmetric about the target"
+    assert middle[504] > middle[510] > middle[520] > 0 and middle[560] < 1e-12, "falling with the distance"
+    assert targets[1, 0] > middle[500], "the mass past an edge is folded back into the bins"
+    assert hl_gauss(torch.tensor([7]), sigma=0.05, size=16)[0, 7] > 0.999, "a narrow one is one-hot"
+
+
+def test_spread_targets_reward_a_near_miss_on_continuous_actions_only(tokenizer_path):
+    cfg = tiny_config(tokenizer_path)
+    batch = fixed_batch(cfg)
+    batch.modality[batch.loss_mask] = ACTION
+    batch.task[:] = torch.tensor([0, 1, 0, 1])  # task 0's actions are continuous, task 1's discrete
+    header = {"text_vocab": cfg.text_vocab, "vocab": cfg.vocab,
+              "tasks": [{"name": "reacher", "continuous_actions": True}, {"name": "pong", "continuous_actions": False}]}
+    spread = SpreadActions(4.0, header)
+    target_bin = (batch.targets[:, 17] - cfg.text_vocab).unsqueeze(1)  # element 17's, a loss position
+    bins = torch.arange(1024)
+
+    def peaked_at(offset):
+        logits = torch.zeros(4, cfg.context, cfg.vocab)
+        peak = (target_bin + offset) % 1024
+        logits[:, 16, cfg.text_vocab:] = 10.0 * (bins == peak)  # the prediction of element 17
+        return sequence_losses(logits, batch, spread)[0] - sequence_losses(logits, batch)[0]
+
+    near, far = peaked_at(2), peaked_at(300)
+    assert (near[[1, 3]] == 0).all() and (far[[1, 3]] == 0).all(), "discrete actions keep one-hot targets"
+    assert (near[[0, 2]] < far[[0, 2]]).all(), "a near miss costs less than a far one"
+
+
+def test_dagger_rounds_hand_the_models_so_far_to_the_data(tmp_path, tokenizer_path, gatito_bin):
     cfg = tiny_config(tokenizer_path)
     opened = []
 
-    def open_stream(step, student):
-        opened.append((step, student))
+    def open_stream(step, students):
+        opened.append((step, list(students)))
         return Stream(context=cfg.context, seed=step, batch_size=2, binary=gatito_bin, tasks=["pong"],
-                      student=student, student_share=1.0)
+                      students=students, student_share=1.0)
 
     rounds = Dagger(open_stream, tmp_path, tokenizer_path, every=3)
     train(Gatito(cfg), rounds, 7, tmp_path, warmup=1, quiet=True, after_step=rounds.after_step)
     rounds.close()
-    student = tmp_path / "student"
-    assert opened == [(0, None), (3, student), (6, student)], "experts first, then a round every 3 steps"
-    run = subprocess.run([gatito_bin, "verify", "--model", student], capture_output=True, text=True)
+    first, second = tmp_path / "students" / "0000003", tmp_path / "students" / "0000006"
+    assert opened == [(0, []), (3, [first]), (6, [first, second])], "experts first, then every round's students"
+    run = subprocess.run([gatito_bin, "verify", "--model", second], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    # A run resumed after a round goes on with that round's student.
-    Dagger(open_stream, tmp_path, tokenizer_path, every=3, start=6).close()
-    assert opened[-1] == (6, student)
+    # A run resumed after a round goes on with the rounds made before its step.
+    Dagger(open_stream, tmp_path, tokenizer_path, every=3, start=5).close()
+    assert opened[-1] == (5, [first])
+    # A run that stopped on a round's step makes that round when it resumes.
+    Dagger(open_stream, tmp_path, tokenizer_path, every=3, start=9, model=Gatito(cfg)).close()
+    assert opened[-1] == (9, [first, second, tmp_path / "students" / "0000009"])
+    # Without aggregation the latest round drives alone, after a student from outside the run.
+    Dagger(open_stream, tmp_path, tokenizer_path, every=3, student=tmp_path / "outside", start=8, aggregate=False).close()
+    assert opened[-1] == (8, [second])
+    Dagger(open_stream, tmp_path, tokenizer_path, every=3, student=second, start=0, aggregate=False).close()
+    assert opened[-1] == (0, [second])

@@ -142,7 +142,7 @@ def test_lapses_hold_an_action_against_the_experts_labels():
 def test_a_student_drives_the_episodes_and_the_expert_labels_them():
     tiny = ROOT / "crate" / "tests" / "fixtures" / "tiny"
     _, (expert,) = read(seed=4, batch_size=4, count=4, tasks=["pong"])
-    _, (student,) = read(seed=4, batch_size=4, count=4, tasks=["pong"], student=tiny, student_share=1.0)
+    _, (student,) = read(seed=4, batch_size=4, count=4, tasks=["pong"], students=[tiny], student_share=1.0)
     assert not torch.equal(expert.ids, student.ids), "the tiny model plays otherwise than the expert"
     actions = (student.modality == ACTION) & student.loss_mask
     assert actions.any() and torch.equal(student.loss_mask, student.modality == ACTION), "loss on actions only"

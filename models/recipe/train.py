@@ -10,8 +10,9 @@ question to ask of any change. Precision: bf16 autocast on a GPU; on a CPU with 
 (AMX or AVX512-BF16) whichever of bf16 and f32 a few timed steps show faster, since the flags
 alone do not say (elsewhere bf16 is emulated and about 25x slower, so f32). AdamW with linear
 warmup and a cosine schedule, gradient clipping. Loss falls on text targets and actions only
-(the stream's targets). DAgger in rounds: every --dagger-every steps the model so far drives
---student-share of the worlds' episodes, labelled by the expert. Checkpoints are written
+(the stream's targets); --hl-gauss spreads continuous actions' targets over neighbouring bins.
+DAgger in rounds: every --dagger-every steps the models so far drive --student-share of the
+worlds' episodes, labelled by the expert. Checkpoints are written
 atomically every --checkpoint-every steps; a run continues from its last one.
 """
 
@@ -30,6 +31,7 @@ from tqdm import tqdm
 
 from export import export
 from model import Config, Gatito
+from stream import ACTION
 
 PRESETS = {
     # For tests: trains in seconds.
@@ -51,23 +53,23 @@ def native_bf16(device=torch.device("cpu")):
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
-def step_seconds(model, batch, bf16, repeats=3):
-    """The median time of one forward and backward pass on `batch`; the gradients are left cleared."""
-    times = []
-    for _ in range(repeats + 1):  # the first pass warms up
-        tick = time.perf_counter()
-        with torch.autocast(batch.ids.device.type, dtype=torch.bfloat16, enabled=bf16):
-            logits = model(*batch.inputs())
-        losses, counts = sequence_losses(logits, batch)
-        (losses * counts).sum().backward()
-        times.append(time.perf_counter() - tick)
-        model.zero_grad(set_to_none=True)
-    return sorted(times[1:])[repeats // 2]
+def pass_seconds(model, batch, bf16):
+    """The time of one forward and backward pass on `batch`; the gradients are left cleared."""
+    tick = time.perf_counter()
+    with torch.autocast(batch.ids.device.type, dtype=torch.bfloat16, enabled=bf16):
+        logits = model(*batch.inputs())
+    losses, counts = sequence_losses(logits, batch)
+    (losses * counts).sum().backward()
+    model.zero_grad(set_to_none=True)
+    return time.perf_counter() - tick
 
 
-def choose_precision(model, batch, choice="auto"):
+def choose_precision(model, batch, choice="auto", repeats=5):
     """bf16 autocast or f32, and why. On a CPU, "auto" times both: flags say only that bf16 is
-    native, not that it is faster (AVX512-BF16 without AMX ran at 0.75x f32 on the `s` preset)."""
+    native, not that it is faster (AVX512-BF16 without AMX ran at 0.75x f32 on the `s` preset).
+    The two are timed in turn, pass by pass, so that a load that comes or goes on a shared
+    machine meets both alike (timed one after the other beside a build, bf16 once looked 2.2x
+    slower than f32 and f32 once 3.7x slower than bf16); the medians decide."""
     device = batch.ids.device
     if choice != "auto":
         return choice == "bf16", f"{choice}, as asked"
@@ -76,7 +78,11 @@ def choose_precision(model, batch, choice="auto"):
     if device.type == "cuda":
         return True, "bf16 autocast"
     tokens = int(batch.lengths.sum())
-    f32, bf16 = (tokens / step_seconds(model, batch, bf16) for bf16 in (False, True))
+    times = {False: [], True: []}
+    for _ in range(repeats + 1):  # the first round warms up
+        for bf16 in times:
+            times[bf16].append(pass_seconds(model, batch, bf16))
+    f32, bf16 = (tokens / sorted(times[bf16][1:])[repeats // 2] for bf16 in (False, True))
     chosen = "bf16 autocast" if bf16 > f32 else "f32"
     return bf16 > f32, f"{chosen}: measured {f32:,.0f} tokens/s in f32, {bf16:,.0f} in bf16 (forward and backward)"
 
@@ -89,10 +95,45 @@ def learning_rate(step, base, warmup, total):
     return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def sequence_losses(logits, batch):
-    """Mean next-token loss of each sequence over its loss-masked targets: [B] (0 where none)."""
+def hl_gauss(bins, sigma, size):
+    """HL-Gauss targets (Imani & White 2018): the mass that a normal centred on each target bin,
+    `sigma` bins wide, puts on each of `size` bins, renormalized over them: [K, size]."""
+    edges = torch.arange(size + 1, device=bins.device, dtype=torch.float64)  # f32's CDF near 1 is too coarse
+    cdf = torch.special.ndtr((edges - 0.5 - bins[:, None].double()) / sigma)
+    mass = cdf[:, 1:] - cdf[:, :-1]
+    return (mass / mass.sum(1, keepdim=True)).float()
+
+
+class SpreadActions:
+    """Continuous actions' targets spread over their neighbouring bins (HL-Gauss; Farebrother et al.
+    2024 found it trains much faster than one-hot). A one-hot target over 1024 ordered bins counts
+    the next bin as wrong as the far end; a discrete action's bins are unordered and stay one-hot.
+    The stream's `header` says where the value bins are and which tasks' actions are continuous."""
+
+    def __init__(self, sigma, header):
+        self.sigma, self.first, self.bins = sigma, header["text_vocab"], header["vocab"] - header["text_vocab"]
+        self.continuous = torch.tensor([t["continuous_actions"] for t in header["tasks"]], dtype=torch.bool)
+
+    def where(self, batch):
+        """Which targets to spread: [B, N-1], aligned with the next-token targets."""
+        continuous = self.continuous.to(batch.task.device)[batch.task]
+        return batch.loss_mask[:, 1:] & (batch.modality[:, 1:] == ACTION) & continuous[:, None]
+
+    def losses(self, logits, targets):
+        """Cross-entropy of `logits` [K, vocab] against the spread `targets` [K]."""
+        log_p = logits.float().log_softmax(-1)[:, self.first:self.first + self.bins]
+        return -(hl_gauss(targets - self.first, self.sigma, self.bins) * log_p).sum(-1)
+
+
+def sequence_losses(logits, batch, spread=None):
+    """Mean next-token loss of each sequence over its loss-masked targets: [B] (0 where none).
+    `spread` (a SpreadActions) replaces continuous actions' one-hot targets with HL-Gauss ones."""
     targets, mask = batch.targets[:, 1:], batch.loss_mask[:, 1:]
     per_token = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), targets, reduction="none")
+    if spread is not None:
+        where = spread.where(batch)
+        if where.any():
+            per_token = per_token.masked_scatter(where, spread.losses(logits[:, :-1][where], targets[where]))
     counts = mask.sum(1)
     return (per_token * mask).sum(1) / counts.clamp(min=1), counts
 
@@ -113,9 +154,10 @@ def save_checkpoint(path, model, optimizer, step):
 
 
 def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_every=500, task_names=(),
-          start=0, optimizer=None, quiet=False, bf16=False, after_step=None):
+          start=0, optimizer=None, quiet=False, bf16=False, after_step=None, spread=None):
     """Runs steps start..steps on the model's device; returns the list of (step, loss). Logs to out/log.csv.
-    `after_step(steps_done, model)` is called after every step but the last (DAgger's rounds)."""
+    `after_step(steps_done, model)` is called after every step but the last (DAgger's rounds); `spread`
+    (a SpreadActions) gives continuous actions HL-Gauss targets."""
     device = next(model.parameters()).device
     out.mkdir(parents=True, exist_ok=True)
     optimizer = optimizer or make_optimizer(model, lr)
@@ -135,7 +177,7 @@ def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_
             group["lr"] = learning_rate(step, lr, warmup, steps)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             logits = model(*batch.inputs())
-        losses, counts = sequence_losses(logits, batch)
+        losses, counts = sequence_losses(logits, batch, spread)
         loss = (losses * counts).sum() / counts.sum().clamp(min=1)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -160,21 +202,30 @@ def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_
 
 class Dagger:
     """DAgger in rounds (Ross et al. 2011): every `every` steps the model so far is exported to
-    `out/student` and the data starts again with it driving a share of the worlds' episodes, the
-    expert labelling every step (`gatito data --student`). Until the first round `student` drives,
-    or the experts alone. On Pong this is what made the model play (models/recipe/RUNS.md).
-    `open_stream(step, student)` opens the batches; iterating a Dagger gives them."""
+    `out/students/STEP` and the data starts again with a share of the worlds' episodes driven by
+    students, the expert labelling every step (`gatito data --student`). With `aggregate`, each
+    driven episode draws one of all the rounds' students so far, as DAgger trains on the union of
+    every round's data; without, the latest round's student drives alone. `student` drives from
+    the start (a round before this run), otherwise the experts alone until the first round. On
+    Pong this is what made the model play (models/recipe/RUNS.md). `open_stream(step, students)`
+    opens the batches; iterating a Dagger gives them."""
 
-    def __init__(self, open_stream, out, tokenizer, every, student=None, start=0):
-        self.open_stream, self.tokenizer, self.every = open_stream, tokenizer, every
-        self.folder = out / "student"
-        if every and start >= every and (self.folder / "model.safetensors").is_file():
-            student = self.folder  # a resumed run goes on with its latest round's student
-        self._open(start, student)
-        self.task_names = self.stream.task_names
+    def __init__(self, open_stream, out, tokenizer, every, student=None, start=0, aggregate=True, model=None):
+        self.open_stream, self.tokenizer, self.every, self.aggregate = open_stream, tokenizer, every, aggregate
+        self.folder = out / "students"
+        self.students = [Path(student)] if student else []
+        if every:  # a resumed run goes on with the rounds it has made
+            self.students += sorted(d for d in self.folder.glob("*") if d.name.isdigit() and int(d.name) <= start
+                                    and (d / "model.safetensors").is_file())
+            # A run that stopped on a round's step (its last) holds that round in `model`, not yet exported.
+            if model is not None and start and start % every == 0 and self._round(start) not in self.students:
+                self.students.append(self._export(start, model))
+        self._open(start)
+        self.task_names, self.header = self.stream.task_names, self.stream.header
 
-    def _open(self, step, student):
-        self.stream = self.open_stream(step, student)
+    def _open(self, step):
+        students = self.students if self.aggregate else self.students[-1:]
+        self.stream = self.open_stream(step, students)
         self._batches = iter(self.stream)
 
     def __iter__(self):
@@ -183,12 +234,19 @@ class Dagger:
     def __next__(self):
         return next(self._batches)
 
+    def _round(self, step):
+        return self.folder / f"{step:07d}"
+
+    def _export(self, step, model):
+        export(model, self.tokenizer, self._round(step))
+        return self._round(step)
+
     def after_step(self, step, model):
         if not self.every or step % self.every:
             return
-        export(model, self.tokenizer, self.folder)
+        self.students.append(self._export(step, model))
         self.stream.close()
-        self._open(step, self.folder)
+        self._open(step)
 
     def close(self):
         self.stream.close()
@@ -218,8 +276,13 @@ def main():
                         help="DAgger: every this many steps the model so far drives a share of the worlds' episodes, "
                              "each step labelled by the expert (0: the experts alone; see RUNS.md)")
     parser.add_argument("--student", type=Path, default=None,
-                        help="an exported model that drives until the first DAgger round (default: the experts)")
-    parser.add_argument("--student-share", type=float, default=0.5, help="the share of episodes the student drives")
+                        help="an exported model that drives from the start, as a round before this run "
+                             "(default: the experts alone until the first round)")
+    parser.add_argument("--student-share", type=float, default=0.5, help="the share of episodes students drive")
+    parser.add_argument("--dagger-aggregate", action=argparse.BooleanOptionalAction, default=True,
+                        help="draw each driven episode's student from every round so far, not the latest alone")
+    parser.add_argument("--hl-gauss", type=float, default=0.0, metavar="SIGMA",
+                        help="spread continuous actions' targets over a normal SIGMA bins wide (0: one-hot; see RUNS.md)")
     parser.add_argument("--precision", choices=["auto", "f32", "bf16"], default="auto",
                         help="auto: bf16 on a GPU; on a CPU whichever a few timed steps show faster")
     parser.add_argument("--threads", type=int, default=None, help="torch's CPU threads (default: torch's own)")
@@ -249,21 +312,22 @@ def main():
     # A resumed run, and each DAgger round, draws fresh sequences: the stream seed moves with the step.
     tasks = [t for t in args.tasks.split(",") if t]
 
-    def open_stream(step, student):
+    def open_stream(step, students):
         return Streams(args.streams, context=cfg.context, seed=args.seed * 1_000_003 + step, batch_size=args.batch,
-                       binary=args.bin, model=args.model_dir, tasks=tasks, lapse=args.lapse, student=student,
+                       binary=args.bin, model=args.model_dir, tasks=tasks, lapse=args.lapse, students=students,
                        student_share=args.student_share)
 
     stream = Dagger(open_stream, args.out, args.model_dir / "tokenizer.json", args.dagger_every, student=args.student,
-                    start=start)
+                    start=start, aggregate=args.dagger_aggregate, model=model)
     batches = iter(stream)
     first = next(batches).to(device)
     bf16, precision = choose_precision(model, first, args.precision)
     print(f"{sum(p.numel() for p in model.parameters()):,} parameters; context {cfg.context}; batch {args.batch}; "
           f"{device}, {torch.get_num_threads()} threads; {precision}; tasks: {', '.join(stream.task_names)}")
+    spread = SpreadActions(args.hl_gauss, stream.header) if args.hl_gauss else None
     train(model, itertools.chain([first], batches), args.steps, args.out, lr=args.lr, warmup=args.warmup,
           checkpoint_every=args.checkpoint_every, task_names=stream.task_names, start=start, optimizer=optimizer,
-          bf16=bf16, after_step=stream.after_step)
+          bf16=bf16, after_step=stream.after_step, spread=spread)
     stream.close()
 
 

@@ -12,6 +12,7 @@ use crate::data::episodes::{Noise, Student};
 use crate::data::format::{self, TaskEntry};
 use crate::data::mix::{DataDirs, Stream};
 use crate::envs::captions::digits;
+use crate::envs::rollout::Actor;
 use clap::Args;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -35,10 +36,11 @@ pub struct DataArgs {
     #[arg(long, default_value_t = 0.0)]
     lapse: f64,
     /// DAgger: a trained model (a folder as `export.py` writes it) that drives a share of
-    /// the worlds' episodes; the expert still labels every step.
+    /// the worlds' episodes; the expert still labels every step. Repeated, each driven
+    /// episode draws one of them (every DAgger round's student).
     #[arg(long)]
-    student: Option<PathBuf>,
-    /// The share of the worlds' training episodes the student drives.
+    student: Vec<PathBuf>,
+    /// The share of the worlds' training episodes the students drive.
     #[arg(long, default_value_t = 0.5, requires = "student")]
     student_share: f64,
     /// The cap on the length of an episode the student drives, in steps.
@@ -73,11 +75,17 @@ pub fn data(args: DataArgs, model: &Path) -> Result<()> {
     let dirs = DataDirs { mnist: args.datasets.mnist, fashion: args.datasets.fashion };
     let noise = Noise::DART.with_lapses(args.lapse);
     let mut stream = Stream::new(&vocabulary, args.context, args.seed, &args.tasks, &dirs)?.with_noise(noise);
-    if let Some(dir) = &args.student {
-        let student = agent(dir, &SamplingArgs::default())?;
-        stream = stream.with_student(Student::new(Box::new(student), args.student_share, args.student_steps));
+    if !args.student.is_empty() {
+        let actors =
+            args.student.iter().map(|dir| Ok(Box::new(agent(dir, &SamplingArgs::default())?) as Box<dyn Actor>));
+        let actors = actors.collect::<Result<Vec<_>>>()?;
+        stream = stream.with_student(Student::new(actors, args.student_share, args.student_steps));
     }
-    let entries: Vec<TaskEntry> = stream.tasks().iter().map(|t| TaskEntry { name: t.name, weight: t.weight }).collect();
+    let entries: Vec<TaskEntry> = stream
+        .tasks()
+        .iter()
+        .map(|t| TaskEntry { name: t.name, weight: t.weight, continuous_actions: t.continuous_actions })
+        .collect();
     let header = format::header(args.context, &vocabulary, &entries);
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     until_hung_up(|| {

@@ -4,6 +4,7 @@ use super::data::DatasetArgs;
 use super::model::{SamplingArgs, agent};
 use super::{Result, print};
 use crate::envs;
+use crate::envs::captions::scenes::Topic;
 use crate::eval;
 use crate::probe::{self, ActingProbe, Budget, ChoiceCount, TextProbe};
 use std::path::Path;
@@ -11,6 +12,16 @@ use std::time::Instant;
 
 /// The text tasks' names, as training's mix calls their sources.
 const TEXT_TASKS: [&str; 3] = ["scenes", "mnist", "fashion_mnist"];
+/// The scene questions' topics, each scored apart as well (the rows' names).
+const TOPICS: [(Topic, &str); 7] = [
+    (Topic::Count, "scene questions: count"),
+    (Topic::Colour, "scene questions: colour"),
+    (Topic::Shape, "scene questions: shape"),
+    (Topic::Size, "scene questions: size"),
+    (Topic::Extreme, "scene questions: extreme"),
+    (Topic::Relation, "scene questions: relation"),
+    (Topic::Existence, "scene questions: existence"),
+];
 
 #[derive(clap::Args)]
 pub struct ProbeArgs {
@@ -76,6 +87,11 @@ pub fn probe(args: ProbeArgs, dir: &Path) -> Result<()> {
         for (task, samples) in eval::text_tasks(budget.samples, &args.datasets.mnist, &args.datasets.fashion)? {
             if tasks.iter().any(|t| text_task_source(task) == t) {
                 text.push(probe::text(&mut agent, task, samples)?);
+            }
+        }
+        if tasks.iter().any(|t| t == "scenes") {
+            for (topic, task) in TOPICS {
+                text.push(probe::text(&mut agent, task, eval::topic_questions(topic, budget.samples))?);
             }
         }
     }

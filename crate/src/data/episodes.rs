@@ -53,7 +53,9 @@
 //! the noisy data rarely shows. DAgger (Ross et al., 2011) trains on the states the
 //! learner reaches: a [`Student`] (an exported model, or any [`Actor`]) drives a share of
 //! the training episodes, the world executes its choices with training's noise on top, and
-//! every step is labelled with the expert's choice in the state the student reached. The
+//! every step is labelled with the expert's choice in the state the student reached. A
+//! student may hold every round's model, one drawn for each episode: DAgger trains on the
+//! union of all rounds' data, so what one round fixed stays in view. The
 //! student plays hundreds of times slower than the experts (a forward pass a step), so its
 //! episodes are capped in length and cut into windows until every step is used once.
 //!
@@ -140,19 +142,26 @@ fn gaussian(rng: &mut impl Rng) -> f32 {
     (-2.0 * u.ln()).sqrt() * (TAU * rng.random::<f32>()).cos()
 }
 
-/// DAgger's student: the policy that drives a share of the training episodes (the module
-/// notes say why).
+/// DAgger's student: the policies that drive a share of the training episodes (the module
+/// notes say why), one drawn uniformly for each, as DAgger trains on every round's data.
 pub struct Student {
-    actor: Box<dyn Actor>,
-    /// The share of training episodes it drives.
+    actors: Vec<Box<dyn Actor>>,
+    /// The share of training episodes they drive.
     share: f64,
-    /// The cap on the length of an episode it drives, in steps.
+    /// The cap on the length of an episode one drives, in steps.
     steps: u32,
 }
 
 impl Student {
-    pub fn new(actor: Box<dyn Actor>, share: f64, steps: u32) -> Student {
-        Student { actor, share: share.clamp(0.0, 1.0), steps: steps.max(1) }
+    pub fn new(actors: Vec<Box<dyn Actor>>, share: f64, steps: u32) -> Student {
+        let share = if actors.is_empty() { 0.0 } else { share.clamp(0.0, 1.0) };
+        Student { actors, share, steps: steps.max(1) }
+    }
+
+    /// The policy that drives the next episode.
+    fn draw(&mut self, rng: &mut impl Rng) -> &mut dyn Actor {
+        let index = if self.actors.len() > 1 { rng.random_range(0..self.actors.len()) } else { 0 };
+        self.actors[index].as_mut()
     }
 }
 
@@ -403,7 +412,11 @@ impl Player {
             slot => {
                 let seed = seeds::draw(rng);
                 let episode = match student.filter(|s| rng.random_bool(s.share)) {
-                    Some(s) => Episode::driven(world, vocabulary, seed, Some(s.actor.as_mut()), s.steps, noise, rng)?,
+                    Some(s) => {
+                        let steps = s.steps;
+                        let actor = s.draw(rng);
+                        Episode::driven(world, vocabulary, seed, Some(actor), steps, noise, rng)?
+                    }
                     None => Episode::play(world, vocabulary, seed, noise, rng)?,
                 };
                 cutting.windows_left = episode.windows(budget);
@@ -607,7 +620,7 @@ mod tests {
 
     fn stubborn(share: f64, steps: u32) -> (Student, Rc<Cell<u32>>) {
         let episodes = Rc::new(Cell::new(0));
-        (Student::new(Box::new(Stubborn { episodes: episodes.clone() }), share, steps), episodes)
+        (Student::new(vec![Box::new(Stubborn { episodes: episodes.clone() })], share, steps), episodes)
     }
 
     #[test]
@@ -617,7 +630,7 @@ mod tests {
         let mut world = Echo::new(false);
         let (mut student, _) = stubborn(1.0, 10);
         let episode =
-            Episode::driven(&mut world, &v, 7, Some(student.actor.as_mut()), 10, &Noise::NONE, &mut rng).unwrap();
+            Episode::driven(&mut world, &v, 7, Some(student.actors[0].as_mut()), 10, &Noise::NONE, &mut rng).unwrap();
         assert_eq!(episode.len(), 10, "capped at the student's steps");
         // Two-step windows: five cover the costly episode, where the expert's gives one.
         assert_eq!(episode.windows(8), 5);
@@ -652,6 +665,26 @@ mod tests {
             let begun = episodes.get() as usize;
             assert!(begun <= driven && driven <= 2 * begun, "{begun} driven episodes for {driven} sequences");
         }
+    }
+
+    #[test]
+    fn every_rounds_student_drives_a_like_share_of_the_driven_episodes() {
+        let v = vocabulary();
+        let counters = [Rc::new(Cell::new(0)), Rc::new(Cell::new(0))];
+        let actors: Vec<Box<dyn Actor>> =
+            counters.iter().map(|c| Box::new(Stubborn { episodes: c.clone() }) as Box<dyn Actor>).collect();
+        let mut student = Student::new(actors, 1.0, ECHO_STEPS);
+        let mut player = Player::new(Box::new(Echo::new(false)));
+        let mut rng = Pcg64Mcg::seed_from_u64(9);
+        for _ in 0..200 {
+            player.sequence(&v, 4 * ECHO_STEPS as usize, &Noise::NONE, Some(&mut student), &mut rng).unwrap();
+        }
+        let (first, second) = (counters[0].get(), counters[1].get());
+        let total = first + second;
+        assert!(total >= 100, "{total} driven episodes");
+        assert!((first * 10 >= total * 3) && (second * 10 >= total * 3), "{first} and {second} episodes");
+        // No student at all drives nothing, whatever the share asked.
+        assert_eq!(Student::new(vec![], 1.0, ECHO_STEPS).share, 0.0);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! {"format":"GTS2","context":256,"vocab":2048,"text_vocab":1024,"patch_len":768,
-//!  "tasks":[{"name":"cartpole_swingup","weight":1.0}, ...]}
+//!  "tasks":[{"name":"cartpole_swingup","weight":1.0,"continuous_actions":true}, ...]}
 //! ```
 //!
 //! (on one line). A record's task index points into `tasks`, so training can report its
@@ -66,6 +66,7 @@ pub fn modality_code(modality: Modality) -> u8 {
 pub struct TaskEntry<'a> {
     pub name: &'a str,
     pub weight: f64,
+    pub continuous_actions: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -251,13 +252,20 @@ pub(crate) mod tests {
     #[test]
     fn the_header_is_one_json_line_naming_the_tasks() {
         let v = Vocabulary::new(shipped());
-        let line =
-            header(256, &v, &[TaskEntry { name: "pong", weight: 1.0 }, TaskEntry { name: "mnist", weight: 0.5 }]);
+        let tasks = [
+            TaskEntry { name: "pendulum_swingup", weight: 1.0, continuous_actions: true },
+            TaskEntry { name: "mnist", weight: 0.5, continuous_actions: false },
+        ];
+        let line = header(256, &v, &tasks);
         assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
         let json: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(json["format"], "GTS2");
         assert_eq!(json["vocab"], v.size());
         assert_eq!(json["tasks"][1]["name"], "mnist");
+        assert_eq!(
+            (&json["tasks"][0]["continuous_actions"], &json["tasks"][1]["continuous_actions"]),
+            (&true.into(), &false.into())
+        );
         assert_eq!(json["patch_len"], 768);
     }
 }

@@ -30,7 +30,7 @@ use super::episodes::{Noise, Player, Student};
 use super::{DataError, captions, seeds};
 use crate::envs::captions::digits::{self, Dataset, Ink, Prompt, Split};
 use crate::envs::captions::{Sample, scenes};
-use crate::envs::{self, Kind};
+use crate::envs::{self, ActionSpec, Kind, WorldSpec};
 use crate::tokens::{Sequence, Vocabulary};
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
@@ -81,21 +81,29 @@ pub struct Task {
     pub name: &'static str,
     pub family: Family,
     pub weight: f64,
+    /// Whether its actions are continuous values, whose bins are ordered (training can
+    /// then spread a target over the neighbouring bins).
+    pub continuous_actions: bool,
 }
 
 impl Task {
-    fn new(name: &'static str, family: Family) -> Task {
-        Task { name, family, weight: family.weight() }
+    fn new(name: &'static str, family: Family, continuous_actions: bool) -> Task {
+        Task { name, family, weight: family.weight(), continuous_actions }
+    }
+
+    fn of_world(spec: WorldSpec) -> Task {
+        let continuous = matches!(spec.action, ActionSpec::Continuous { .. });
+        Task::new(spec.name, Family::of(spec.kind), continuous)
     }
 }
 
 /// Every training task, worlds first in the order of `envs::all()`.
 pub fn available() -> Vec<Task> {
     let worlds = envs::all().into_iter().map(|w| w.spec()).filter(|s| !EVALUATION_ONLY.contains(&s.name));
-    let mut tasks: Vec<Task> = worlds.map(|spec| Task::new(spec.name, Family::of(spec.kind))).collect();
-    tasks.push(Task::new("scenes", Family::Scenes));
-    tasks.push(Task::new("mnist", Family::Mnist));
-    tasks.push(Task::new("fashion_mnist", Family::FashionMnist));
+    let mut tasks: Vec<Task> = worlds.map(Task::of_world).collect();
+    tasks.push(Task::new("scenes", Family::Scenes, false));
+    tasks.push(Task::new("mnist", Family::Mnist, false));
+    tasks.push(Task::new("fashion_mnist", Family::FashionMnist, false));
     tasks
 }
 
@@ -284,6 +292,8 @@ mod tests {
             assert!(tasks.iter().any(|t| t.name == name), "{name}");
         }
         assert!(tasks.iter().all(|t| t.weight > 0.0));
+        let continuous: Vec<&str> = tasks.iter().filter(|t| t.continuous_actions).map(|t| t.name).collect();
+        assert_eq!(continuous, ["cartpole_swingup", "pendulum_swingup", "reacher", "point_mass"]);
     }
 
     #[test]
