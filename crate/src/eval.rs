@@ -111,13 +111,9 @@ pub(crate) fn accuracy(
     Ok(TextReport { task, accuracy: right as f32 / total.max(1) as f32, samples: total })
 }
 
-/// The held-out text tasks: scene captions and questions (seeds 0, 1, ...), and MNIST and
-/// Fashion-MNIST test items in both ink polarities, since people bring both. `samples` each.
-pub fn text_tasks(
-    samples: usize,
-    mnist: &std::path::Path,
-    fashion: &std::path::Path,
-) -> Result<Vec<(&'static str, Vec<Sample>)>, ActorError> {
+/// The held-out scene tasks: captions and questions, one of each from scenes 0, 1, ...,
+/// `samples` each.
+pub fn scene_tasks(samples: usize) -> Vec<(&'static str, Vec<Sample>)> {
     let scenes = (0..samples as u64).map(|seed| (seed, scenes::Scene::generate(seed)));
     let captions = scenes.clone().map(|(_, scene)| Sample::caption(scene.image(), scene.caption())).collect();
     let questions = scenes
@@ -127,21 +123,41 @@ pub fn text_tasks(
             Some(Sample::question(scene.image(), q.text.clone(), q.answer.clone()))
         })
         .collect();
-    let mnist = Dataset::mnist(mnist, Split::Test)?;
-    let fashion = Dataset::fashion_mnist(fashion, Split::Test)?;
-    let test_items = |set: &Dataset, ink| {
-        // Evenly spread over the split, so every class is represented.
-        let step = (set.len() / samples.max(1)).max(1);
-        (0..set.len()).step_by(step).take(samples).filter_map(|i| set.sample(i, Prompt::Question, ink)).collect()
-    };
-    Ok(vec![
-        ("scene captions", captions),
-        ("scene questions", questions),
-        ("mnist test digits, dark on light", test_items(&mnist, Ink::DarkOnLight)),
-        ("mnist test digits, as published", test_items(&mnist, Ink::AsPublished)),
-        ("fashion-mnist test items, dark on light", test_items(&fashion, Ink::DarkOnLight)),
-        ("fashion-mnist test items, as published", test_items(&fashion, Ink::AsPublished)),
-    ])
+    vec![("scene captions", captions), ("scene questions", questions)]
+}
+
+/// The MNIST test digits in both ink polarities, since people bring both; `samples` each.
+pub fn mnist_tasks(samples: usize, dir: &std::path::Path) -> Result<Vec<(&'static str, Vec<Sample>)>, ActorError> {
+    let set = Dataset::mnist(dir, Split::Test)?;
+    Ok(test_item_tasks(&set, ["mnist test digits, dark on light", "mnist test digits, as published"], samples))
+}
+
+/// The Fashion-MNIST test items in both ink polarities; `samples` each.
+pub fn fashion_tasks(samples: usize, dir: &std::path::Path) -> Result<Vec<(&'static str, Vec<Sample>)>, ActorError> {
+    let set = Dataset::fashion_mnist(dir, Split::Test)?;
+    let names = ["fashion-mnist test items, dark on light", "fashion-mnist test items, as published"];
+    Ok(test_item_tasks(&set, names, samples))
+}
+
+/// `samples` of a test split's items, evenly spread over it so every class is represented,
+/// once in each ink: the first name's dark on light, the second's as published.
+fn test_item_tasks(set: &Dataset, names: [&'static str; 2], samples: usize) -> Vec<(&'static str, Vec<Sample>)> {
+    let step = (set.len() / samples.max(1)).max(1);
+    let items =
+        |ink| (0..set.len()).step_by(step).take(samples).filter_map(|i| set.sample(i, Prompt::Question, ink)).collect();
+    vec![(names[0], items(Ink::DarkOnLight)), (names[1], items(Ink::AsPublished))]
+}
+
+/// Every held-out text task: the scenes', then MNIST's and Fashion-MNIST's.
+pub fn text_tasks(
+    samples: usize,
+    mnist: &std::path::Path,
+    fashion: &std::path::Path,
+) -> Result<Vec<(&'static str, Vec<Sample>)>, ActorError> {
+    let mut tasks = scene_tasks(samples);
+    tasks.extend(mnist_tasks(samples, mnist)?);
+    tasks.extend(fashion_tasks(samples, fashion)?);
+    Ok(tasks)
 }
 
 /// Held-out scene questions on `topic` alone, one from each scene that has any (seeds 0,

@@ -82,30 +82,25 @@ pub fn probe(args: ProbeArgs, dir: &Path) -> Result<()> {
         .filter(|t| worlds.contains(t))
         .map(|name| probe::acting(&mut agent, name, &budget))
         .collect::<std::result::Result<_, _>>()?;
-    let mut text = vec![];
-    if tasks.iter().any(|t| TEXT_TASKS.contains(&t.as_str())) {
-        for (task, samples) in eval::text_tasks(budget.samples, &args.datasets.mnist, &args.datasets.fashion)? {
-            if tasks.iter().any(|t| text_task_source(task) == t) {
-                text.push(probe::text(&mut agent, task, samples)?);
-            }
-        }
-        if tasks.iter().any(|t| t == "scenes") {
-            for (topic, task) in TOPICS {
-                text.push(probe::text(&mut agent, task, eval::topic_questions(topic, budget.samples))?);
-            }
-        }
+    // Each data set is read only where a task asks for it.
+    let wants = |task: &str| tasks.iter().any(|t| t == task);
+    let mut text_tasks = vec![];
+    if wants("scenes") {
+        text_tasks.extend(eval::scene_tasks(budget.samples));
+        text_tasks.extend(TOPICS.map(|(topic, task)| (task, eval::topic_questions(topic, budget.samples))));
     }
+    if wants("mnist") {
+        text_tasks.extend(eval::mnist_tasks(budget.samples, &args.datasets.mnist)?);
+    }
+    if wants("fashion_mnist") {
+        text_tasks.extend(eval::fashion_tasks(budget.samples, &args.datasets.fashion)?);
+    }
+    let text = text_tasks
+        .into_iter()
+        .map(|(task, samples)| probe::text(&mut agent, task, samples))
+        .collect::<std::result::Result<_, _>>()?;
     let report = Report { acting, text, seconds: started.elapsed().as_secs_f32() };
     print(&report, args.json, human)
-}
-
-/// Which of [`TEXT_TASKS`] an evaluation text task draws from.
-fn text_task_source(task: &str) -> &'static str {
-    match task.split(' ').next() {
-        Some("mnist") => "mnist",
-        Some("fashion-mnist") => "fashion_mnist",
-        _ => "scenes",
-    }
 }
 
 fn percent(share: Option<f32>) -> String {
