@@ -3,14 +3,17 @@
 import dataclasses
 import json
 import subprocess
+import sys
 
 import torch
 from tokenizers import Tokenizer
 
+from conftest import RECIPE, ROOT
+from dagger import Dagger
 from export import export
 from model import PATCH_LEN, Config, Gatito
 from stream import ACTION, Batch, Stream
-from train import (PRESETS, Dagger, SpreadActions, choose_precision, hl_gauss, learning_rate, make_optimizer,
+from train import (PRESETS, SpreadActions, choose_precision, hl_gauss, learning_rate, make_optimizer,
                    native_bf16, save_checkpoint, sequence_losses, train)
 
 
@@ -210,8 +213,37 @@ def test_dagger_rounds_hand_the_models_so_far_to_the_data(tmp_path, tokenizer_pa
     # A run that stopped on a round's step makes that round when it resumes.
     Dagger(open_stream, tmp_path, tokenizer_path, every=3, start=9, model=Gatito(cfg)).close()
     assert opened[-1] == (9, [first, second, tmp_path / "students" / "0000009"])
+    # A checkpoint carried elsewhere without its rounds lets the model it holds drive for them.
+    elsewhere = tmp_path / "elsewhere"
+    Dagger(open_stream, elsewhere, tokenizer_path, every=3, start=5, model=Gatito(cfg)).close()
+    assert opened[-1] == (5, [elsewhere / "students" / "0000005"])
     # Without aggregation the latest round drives alone, after a student from outside the run.
     Dagger(open_stream, tmp_path, tokenizer_path, every=3, student=tmp_path / "outside", start=8, aggregate=False).close()
     assert opened[-1] == (8, [second])
     Dagger(open_stream, tmp_path, tokenizer_path, every=3, student=second, start=0, aggregate=False).close()
     assert opened[-1] == (0, [second])
+
+
+def test_a_run_stopped_by_its_budget_goes_on_exactly(tmp_path, gatito_bin):
+    """--hours stops at a checkpoint; the same command then trains on what an unbroken run would
+    have: the same data (the stream restarts at every checkpoint from the step's seed, here one
+    that is no DAgger round), schedule, optimizer state, and the round after the stop."""
+    def run(out, *extra):
+        command = [sys.executable, RECIPE / "train.py", "--preset", "tiny", "--tasks", "pong", "--batch", "2",
+                   "--steps", "6", "--warmup", "2", "--checkpoint-every", "2", "--dagger-every", "4",
+                   "--precision", "f32", "--threads", "1", "--out", out, "--bin", gatito_bin, *extra]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "stopped at step 2 of 6" in run(tmp_path / "legs", "--hours", "1e-9")
+    assert torch.load(tmp_path / "legs" / "last.pt")["step"] == 2
+    run(tmp_path / "legs")
+    assert [p.name for p in (tmp_path / "legs" / "students").iterdir()] == ["0000004"]
+    run(tmp_path / "unbroken")
+    legs, unbroken = (torch.load(tmp_path / name / "last.pt") for name in ("legs", "unbroken"))
+    assert legs["step"] == unbroken["step"] == 6
+    assert all(torch.equal(legs["model"][k], unbroken["model"][k]) for k in unbroken["model"]), "the same weights"
+    losses = [[row.split(",")[1] for row in (tmp_path / name / "log.csv").read_text().splitlines()[1:]]
+              for name in ("legs", "unbroken")]
+    assert losses[0] == losses[1] and len(losses[0]) == 6

@@ -12,8 +12,10 @@ alone do not say (elsewhere bf16 is emulated and about 25x slower, so f32). Adam
 warmup and a cosine schedule, gradient clipping. Loss falls on text targets and actions only
 (the stream's targets); --hl-gauss spreads continuous actions' targets over neighbouring bins.
 DAgger in rounds: every --dagger-every steps the models so far drive --student-share of the
-worlds' episodes, labelled by the expert. Checkpoints are written
-atomically every --checkpoint-every steps; a run continues from its last one.
+worlds' episodes, labelled by the expert (dagger.py). Checkpoints are written atomically every
+--checkpoint-every steps; a run continues from its last one exactly as if it had never stopped,
+and --hours stops it at the last checkpoint a wall-clock budget reaches. Under torchrun it trains
+on several processes with DistributedDataParallel (distributed.py).
 """
 
 import argparse
@@ -29,7 +31,8 @@ import torch.nn.functional as F
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
-from export import export
+import distributed
+from dagger import Dagger
 from model import Config, Gatito
 from stream import ACTION
 
@@ -153,22 +156,36 @@ def save_checkpoint(path, model, optimizer, step):
     os.replace(tmp, path)
 
 
+def out_of_time(deadline, began, steps_done, ahead):
+    """Whether `ahead` more steps at the pace so far would pass `deadline` (all time.monotonic())."""
+    now = time.monotonic()
+    return now + (now - began) / max(1, steps_done) * ahead > deadline
+
+
 def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_every=500, task_names=(),
-          start=0, optimizer=None, quiet=False, bf16=False, after_step=None, spread=None):
+          start=0, optimizer=None, quiet=False, bf16=False, after_step=None, spread=None, deadline=None):
     """Runs steps start..steps on the model's device; returns the list of (step, loss). Logs to out/log.csv.
-    `after_step(steps_done, model)` is called after every step but the last (DAgger's rounds); `spread`
-    (a SpreadActions) gives continuous actions HL-Gauss targets."""
+    `after_step(steps_done, model)` is called after every step but the last (the data's restarts and
+    DAgger's rounds); `spread` (a SpreadActions) gives continuous actions HL-Gauss targets. `deadline`
+    (a time.monotonic()) ends the run at the last checkpoint that the pace so far reaches before it;
+    the same command then goes on from there. `model` may be wrapped in DistributedDataParallel:
+    each process trains on its own batches towards the mean loss over all their targets, and the
+    main process alone writes."""
     device = next(model.parameters()).device
+    core = getattr(model, "module", model)
+    writes = distributed.is_main()
     out.mkdir(parents=True, exist_ok=True)
     optimizer = optimizer or make_optimizer(model, lr)
-    log_path = out / "log.csv"
-    new_log = not log_path.exists() or start == 0
-    log = open(log_path, "w" if new_log else "a", newline="")
-    writer = csv.writer(log)
-    if new_log:
-        writer.writerow(["step", "loss", "lr", "tokens_per_s", *task_names])
+    if writes:
+        log_path = out / "log.csv"
+        new_log = not log_path.exists() or start == 0
+        log = open(log_path, "w" if new_log else "a", newline="")
+        writer = csv.writer(log)
+        if new_log:
+            writer.writerow(["step", "loss", "lr", "tokens_per_s", *task_names])
     history = []
-    bar = tqdm(range(start, steps), initial=start, total=steps, disable=quiet, unit="step")
+    began = time.monotonic()
+    bar = tqdm(range(start, steps), initial=start, total=steps, disable=quiet or not writes, unit="step")
     model.train()
     for step in bar:
         batch = next(batches).to(device)
@@ -178,78 +195,37 @@ def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             logits = model(*batch.inputs())
         losses, counts = sequence_losses(logits, batch, spread)
-        loss = (losses * counts).sum() / counts.sum().clamp(min=1)
+        # This process's share of the mean over every process's targets; DDP averages the
+        # gradients over the processes, which the factor undoes.
+        targets = distributed.total(counts.sum()).clamp(min=1)
+        loss = (losses * counts).sum() / targets * distributed.world()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
         # One copy back per step: a GPU waits at each small read.
-        loss_value, losses, tasks = loss.item(), losses.detach().cpu(), batch.task.cpu()
-        tokens_per_s = int(batch.lengths.sum()) / (time.perf_counter() - tick)
-        per_task = [float(losses[tasks == t].mean()) if (tasks == t).any() else "" for t in range(len(task_names))]
-        writer.writerow([step, f"{loss_value:.4f}", f"{learning_rate(step, lr, warmup, steps):.2e}",
-                         f"{tokens_per_s:.0f}", *per_task])
+        loss_value = distributed.total(loss.detach()).item() / distributed.world()
+        losses, tasks = losses.detach().cpu(), batch.task.cpu()
+        tokens_per_s = int(batch.lengths.sum()) * distributed.world() / (time.perf_counter() - tick)
         history.append((step, loss_value))
-        bar.set_postfix(loss=f"{loss_value:.3f}", tok_s=f"{tokens_per_s:,.0f}")
+        if writes:
+            per_task = [float(losses[tasks == t].mean()) if (tasks == t).any() else ""
+                        for t in range(len(task_names))]
+            writer.writerow([step, f"{loss_value:.4f}", f"{learning_rate(step, lr, warmup, steps):.2e}",
+                             f"{tokens_per_s:.0f}", *per_task])
+            bar.set_postfix(loss=f"{loss_value:.3f}", tok_s=f"{tokens_per_s:,.0f}")
         if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
-            log.flush()
-            save_checkpoint(out / "last.pt", model, optimizer, step + 1)
+            if writes:
+                log.flush()
+                save_checkpoint(out / "last.pt", core, optimizer, step + 1)
+            late = deadline is not None and out_of_time(deadline, began, step + 1 - start, checkpoint_every)
+            if step + 1 < steps and distributed.total(torch.tensor(int(late), device=device)).item():
+                break  # any process out of time stops them all, on the same step
         if after_step and step + 1 < steps:
             after_step(step + 1, model)
-    log.close()
+    if writes:
+        log.close()
     return history
-
-
-class Dagger:
-    """DAgger in rounds (Ross et al. 2011): every `every` steps the model so far is exported to
-    `out/students/STEP` and the data starts again with a share of the worlds' episodes driven by
-    students, the expert labelling every step (`gatito data --student`). With `aggregate`, each
-    driven episode draws one of all the rounds' students so far, as DAgger trains on the union of
-    every round's data; without, the latest round's student drives alone. `student` drives from
-    the start (a round before this run), otherwise the experts alone until the first round. On
-    Pong this is what made the model play (models/recipe/RUNS.md). `open_stream(step, students)`
-    opens the batches; iterating a Dagger gives them."""
-
-    def __init__(self, open_stream, out, tokenizer, every, student=None, start=0, aggregate=True, model=None):
-        self.open_stream, self.tokenizer, self.every, self.aggregate = open_stream, tokenizer, every, aggregate
-        self.folder = out / "students"
-        self.students = [Path(student)] if student else []
-        if every:  # a resumed run goes on with the rounds it has made
-            self.students += sorted(d for d in self.folder.glob("*") if d.name.isdigit() and int(d.name) <= start
-                                    and (d / "model.safetensors").is_file())
-            # A run that stopped on a round's step (its last) holds that round in `model`, not yet exported.
-            if model is not None and start and start % every == 0 and self._round(start) not in self.students:
-                self.students.append(self._export(start, model))
-        self._open(start)
-        self.task_names, self.header = self.stream.task_names, self.stream.header
-
-    def _open(self, step):
-        students = self.students if self.aggregate else self.students[-1:]
-        self.stream = self.open_stream(step, students)
-        self._batches = iter(self.stream)
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        return next(self._batches)
-
-    def _round(self, step):
-        return self.folder / f"{step:07d}"
-
-    def _export(self, step, model):
-        export(model, self.tokenizer, self._round(step))
-        return self._round(step)
-
-    def after_step(self, step, model):
-        if not self.every or step % self.every:
-            return
-        self.students.append(self._export(step, model))
-        self.stream.close()
-        self._open(step)
-
-    def close(self):
-        self.stream.close()
 
 
 def main():
@@ -286,8 +262,14 @@ def main():
     parser.add_argument("--precision", choices=["auto", "f32", "bf16"], default="auto",
                         help="auto: bf16 on a GPU; on a CPU whichever a few timed steps show faster")
     parser.add_argument("--threads", type=int, default=None, help="torch's CPU threads (default: torch's own)")
+    parser.add_argument("--hours", type=float, default=None,
+                        help="stop at the last checkpoint this wall-clock budget reaches; the same command goes on")
     args = parser.parse_args()
-    device = torch.device(args.device)
+    deadline = time.monotonic() + 3600 * args.hours if args.hours else None
+    device = distributed.start(torch.device(args.device))
+    rank, world = distributed.rank(), distributed.world()
+    if args.batch % world:
+        parser.error(f"--batch {args.batch} is the global batch: it must divide among {world} processes")
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -308,27 +290,36 @@ def main():
     if state:
         optimizer.load_state_dict(state["optimizer"])
         start = state["step"]
-        print(f"resuming {checkpoint} at step {start}")
-    # A resumed run, and each DAgger round, draws fresh sequences: the stream seed moves with the step.
+        if distributed.is_main():
+            print(f"resuming {checkpoint} at step {start}")
     tasks = [t for t in args.tasks.split(",") if t]
 
     def open_stream(step, students):
-        return Streams(args.streams, context=cfg.context, seed=args.seed * 1_000_003 + step, batch_size=args.batch,
-                       binary=args.bin, model=args.model_dir, tasks=tasks, lapse=args.lapse, students=students,
-                       student_share=args.student_share)
+        # Seeded by the step (see dagger.py) and apart for each process.
+        return Streams(args.streams, context=cfg.context, seed=(args.seed * 1_000_003 + step) * world + rank,
+                       batch_size=args.batch // world, binary=args.bin, model=args.model_dir, tasks=tasks,
+                       lapse=args.lapse, students=students, student_share=args.student_share)
 
     stream = Dagger(open_stream, args.out, args.model_dir / "tokenizer.json", args.dagger_every, student=args.student,
-                    start=start, aggregate=args.dagger_aggregate, model=model)
+                    start=start, aggregate=args.dagger_aggregate, model=model, restart_every=args.checkpoint_every)
     batches = iter(stream)
     first = next(batches).to(device)
-    bf16, precision = choose_precision(model, first, args.precision)
-    print(f"{sum(p.numel() for p in model.parameters()):,} parameters; context {cfg.context}; batch {args.batch}; "
-          f"{device}, {torch.get_num_threads()} threads; {precision}; tasks: {', '.join(stream.task_names)}")
+    bf16, precision = distributed.from_main(choose_precision(model, first, args.precision))
+    if distributed.is_main():
+        print(f"{sum(p.numel() for p in model.parameters()):,} parameters; context {cfg.context}; "
+              f"batch {args.batch} over {world} process(es); {device}, {torch.get_num_threads()} threads; "
+              f"{precision}; tasks: {', '.join(stream.task_names)}")
     spread = SpreadActions(args.hl_gauss, stream.header) if args.hl_gauss else None
-    train(model, itertools.chain([first], batches), args.steps, args.out, lr=args.lr, warmup=args.warmup,
-          checkpoint_every=args.checkpoint_every, task_names=stream.task_names, start=start, optimizer=optimizer,
-          bf16=bf16, after_step=stream.after_step, spread=spread)
+    replica = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    history = train(replica, itertools.chain([first], batches), args.steps, args.out, lr=args.lr,
+                    warmup=args.warmup, checkpoint_every=args.checkpoint_every, task_names=stream.task_names,
+                    start=start, optimizer=optimizer, bf16=bf16, after_step=stream.after_step, spread=spread,
+                    deadline=deadline)
     stream.close()
+    if history and history[-1][0] + 1 < args.steps and distributed.is_main():
+        print(f"stopped at step {history[-1][0] + 1} of {args.steps} for --hours {args.hours}: "
+              "the same command goes on from there")
+    distributed.stop()
 
 
 if __name__ == "__main__":
