@@ -228,6 +228,8 @@ fn data_lets_a_student_drive_the_episodes() {
     assert_eq!(header(&expert), header(&student), "the same tasks and vocabulary");
     assert_ne!(expert, student, "the tiny model drives otherwise than the expert");
     assert_eq!(student, stream(&["--student", TINY, "--student-share", "1"]), "and replays exactly");
+    let clean = stream(&["--student", TINY, "--student-share", "1", "--students-clean"]);
+    assert!(clean.starts_with(&header(&expert)) && clean != student, "without the noise on its choices");
     let two = stream(&["--student", TINY, "--student", TINY, "--student-share", "1"]);
     assert!(two.starts_with(&header(&expert)) && two != expert, "two rounds' students drive in turn");
     let second_missing = ["data", "--tasks", "pong", "--student", TINY, "--student", "/nowhere"];

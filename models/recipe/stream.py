@@ -179,13 +179,14 @@ class Stream:
     `tasks` restricts the mix to those names; `lapse` is the chance per step that a world
     starts holding one random action for a while (`gatito data --lapse`); `students` are
     exported models that drive `student_share` of the worlds' episodes, one drawn for each,
-    labelled by the expert (DAgger, `gatito data --student`); `count` ends the
+    labelled by the expert (DAgger, `gatito data --student`), with training's noise on their
+    choices unless `students_clean`; `count` ends the
     stream after that many sequences (the last batch may be smaller), otherwise it never ends. The header is
     read at once: `tasks_names`, `vocab` and `header` are there before the first batch.
     """
 
     def __init__(self, context=256, seed=0, batch_size=32, tasks=None, lapse=0.0, students=(), student_share=0.5,
-                 count=None, binary=None, model=None, prefetch=8, cwd=ROOT):
+                 students_clean=False, count=None, binary=None, model=None, prefetch=8, cwd=ROOT):
         binary = Path(binary or os.environ.get("GATITO_BIN", DEFAULT_BINARY))
         if not binary.is_file():
             raise FileNotFoundError(f"{binary} is missing: build it with `cargo build --release` or set GATITO_BIN")
@@ -197,7 +198,7 @@ class Stream:
         for student in students:
             command += ["--student", str(student)]
         if students:
-            command += ["--student-share", str(student_share)]
+            command += ["--student-share", str(student_share)] + (["--students-clean"] if students_clean else [])
         if count is not None:
             command += ["--count", str(count)]
         if model is not None:

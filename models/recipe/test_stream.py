@@ -146,3 +146,6 @@ def test_a_student_drives_the_episodes_and_the_expert_labels_them():
     assert not torch.equal(expert.ids, student.ids), "the tiny model plays otherwise than the expert"
     actions = (student.modality == ACTION) & student.loss_mask
     assert actions.any() and torch.equal(student.loss_mask, student.modality == ACTION), "loss on actions only"
+    clean = read(seed=4, batch_size=4, count=4, tasks=["pong"], students=[tiny], student_share=1.0,
+                 students_clean=True)[1][0]
+    assert not torch.equal(clean.ids, student.ids), "without training's noise on the student's choices"

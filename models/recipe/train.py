@@ -255,6 +255,8 @@ def main():
                         help="an exported model that drives from the start, as a round before this run "
                              "(default: the experts alone until the first round)")
     parser.add_argument("--student-share", type=float, default=0.5, help="the share of episodes students drive")
+    parser.add_argument("--students-clean", action="store_true",
+                        help="students drive without training's noise on their choices (see RUNS.md)")
     parser.add_argument("--dagger-aggregate", action=argparse.BooleanOptionalAction, default=True,
                         help="draw each driven episode's student from every round so far, not the latest alone")
     parser.add_argument("--hl-gauss", type=float, default=0.0, metavar="SIGMA",
@@ -298,7 +300,8 @@ def main():
         # Seeded by the step (see dagger.py) and apart for each process.
         return Streams(args.streams, context=cfg.context, seed=(args.seed * 1_000_003 + step) * world + rank,
                        batch_size=args.batch // world, binary=args.bin, model=args.model_dir, tasks=tasks,
-                       lapse=args.lapse, students=students, student_share=args.student_share)
+                       lapse=args.lapse, students=students, student_share=args.student_share,
+                       students_clean=args.students_clean)
 
     stream = Dagger(open_stream, args.out, args.model_dir / "tokenizer.json", args.dagger_every, student=args.student,
                     start=start, aggregate=args.dagger_aggregate, model=model, restart_every=args.checkpoint_every)

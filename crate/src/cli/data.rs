@@ -46,6 +46,9 @@ pub struct DataArgs {
     /// The cap on the length of an episode the student drives, in steps.
     #[arg(long, default_value_t = 300, requires = "student")]
     student_steps: u32,
+    /// The world executes the students' choices as they are, without training's noise on top.
+    #[arg(long, requires = "student")]
+    students_clean: bool,
     #[command(flatten)]
     datasets: DatasetArgs,
 }
@@ -79,7 +82,8 @@ pub fn data(args: DataArgs, model: &Path) -> Result<()> {
         let actors =
             args.student.iter().map(|dir| Ok(Box::new(agent(dir, &SamplingArgs::default())?) as Box<dyn Actor>));
         let actors = actors.collect::<Result<Vec<_>>>()?;
-        stream = stream.with_student(Student::new(actors, args.student_share, args.student_steps));
+        let student = Student::new(actors, args.student_share, args.student_steps);
+        stream = stream.with_student(if args.students_clean { student.without_noise() } else { student });
     }
     let entries: Vec<TaskEntry> = stream
         .tasks()

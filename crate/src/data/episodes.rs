@@ -53,7 +53,8 @@
 //! the noisy data rarely shows. DAgger (Ross et al., 2011) trains on the states the
 //! learner reaches: a [`Student`] (an exported model, or any [`Actor`]) drives a share of
 //! the training episodes, the world executes its choices with training's noise on top, and
-//! every step is labelled with the expert's choice in the state the student reached. A
+//! every step is labelled with the expert's choice in the state the student reached (or
+//! with none, [`Student::without_noise`], as DAgger ran it). A
 //! student may hold every round's model, one drawn for each episode: DAgger trains on the
 //! union of all rounds' data, so what one round fixed stays in view. The
 //! student plays hundreds of times slower than the experts (a forward pass a step), so its
@@ -150,12 +151,21 @@ pub struct Student {
     share: f64,
     /// The cap on the length of an episode one drives, in steps.
     steps: u32,
+    /// Whether the world adds training's noise to their choices.
+    noisy: bool,
 }
 
 impl Student {
     pub fn new(actors: Vec<Box<dyn Actor>>, share: f64, steps: u32) -> Student {
         let share = if actors.is_empty() { 0.0 } else { share.clamp(0.0, 1.0) };
-        Student { actors, share, steps: steps.max(1) }
+        Student { actors, share, steps: steps.max(1), noisy: true }
+    }
+
+    /// Students whose choices the world executes as they are, as DAgger ran them: the states
+    /// a greedy student reaches alone, its own unbroken runs of one action included, which
+    /// training's noise on top would break up.
+    pub fn without_noise(self) -> Student {
+        Student { noisy: false, ..self }
     }
 
     /// The policy that drives the next episode.
@@ -413,7 +423,7 @@ impl Player {
                 let seed = seeds::draw(rng);
                 let episode = match student.filter(|s| rng.random_bool(s.share)) {
                     Some(s) => {
-                        let steps = s.steps;
+                        let (steps, noise) = (s.steps, if s.noisy { noise } else { &Noise::NONE });
                         let actor = s.draw(rng);
                         Episode::driven(world, vocabulary, seed, Some(actor), steps, noise, rng)?
                     }
@@ -664,6 +674,26 @@ mod tests {
             // A prompted sequence uses half an episode, and the rest of it goes to the next.
             let begun = episodes.get() as usize;
             assert!(begun <= driven && driven <= 2 * begun, "{begun} driven episodes for {driven} sequences");
+        }
+    }
+
+    #[test]
+    fn a_student_without_noise_has_every_choice_executed() {
+        let v = vocabulary();
+        for clean in [false, true] {
+            let mut player = Player::new(Box::new(Echo::new(false)));
+            let (student, _) = stubborn(1.0, ECHO_STEPS);
+            let mut student = if clean { student.without_noise() } else { student };
+            let mut rng = Pcg64Mcg::seed_from_u64(10);
+            let mut off = 0;
+            for _ in 0..50 {
+                let s =
+                    player.sequence(&v, 4 * ECHO_STEPS as usize, &Noise::DART, Some(&mut student), &mut rng).unwrap();
+                let steps = echo_steps(&v, &s);
+                let cut = steps.iter().position(|&(seed, ..)| seed == steps.last().unwrap().0).unwrap();
+                off += s.elements.chunks(4).skip(cut).filter(|step| v.bin_of(step[3].id) != Some(2)).count();
+            }
+            assert_eq!(off == 0, clean, "{off} of the students' choices executed otherwise (clean: {clean})");
         }
     }
 
