@@ -652,6 +652,15 @@ mod tests {
         }
     }
 
+    /// An Echo sequence's executed actions, and the step where its own episode begins (after
+    /// any demonstration).
+    fn executed_and_cut(v: &Vocabulary, s: &Sequence) -> (Vec<Option<u32>>, usize) {
+        let steps = echo_steps(v, s);
+        let executed = s.elements.chunks(4).map(|step| v.bin_of(step[3].id)).collect();
+        let episode_seed = steps.last().unwrap().0;
+        (executed, steps.iter().position(|&(seed, ..)| seed == episode_seed).unwrap())
+    }
+
     #[test]
     fn a_student_drives_its_share_of_training_episodes_and_never_the_demonstrations() {
         let v = vocabulary();
@@ -663,10 +672,7 @@ mod tests {
             for _ in 0..100 {
                 let s =
                     player.sequence(&v, 4 * ECHO_STEPS as usize, &Noise::NONE, Some(&mut student), &mut rng).unwrap();
-                let steps = echo_steps(&v, &s);
-                let executed: Vec<Option<u32>> = s.elements.chunks(4).map(|step| v.bin_of(step[3].id)).collect();
-                let episode_seed = steps.last().unwrap().0;
-                let cut = steps.iter().position(|&(seed, ..)| seed == episode_seed).unwrap();
+                let (executed, cut) = executed_and_cut(&v, &s);
                 assert!(cut == 0 || executed[..cut].iter().any(|&a| a != Some(2)), "demonstrations are the expert's");
                 driven += usize::from(executed[cut..].iter().all(|&a| a == Some(2)));
             }
@@ -689,9 +695,8 @@ mod tests {
             for _ in 0..50 {
                 let s =
                     player.sequence(&v, 4 * ECHO_STEPS as usize, &Noise::DART, Some(&mut student), &mut rng).unwrap();
-                let steps = echo_steps(&v, &s);
-                let cut = steps.iter().position(|&(seed, ..)| seed == steps.last().unwrap().0).unwrap();
-                off += s.elements.chunks(4).skip(cut).filter(|step| v.bin_of(step[3].id) != Some(2)).count();
+                let (executed, cut) = executed_and_cut(&v, &s);
+                off += executed[cut..].iter().filter(|&&a| a != Some(2)).count();
             }
             assert_eq!(off == 0, clean, "{off} of the students' choices executed otherwise (clean: {clean})");
         }
