@@ -13,7 +13,7 @@ from dagger import Dagger
 from export import export
 from model import PATCH_LEN, Config, Gatito
 from stream import ACTION, Batch, Stream
-from train import (PRESETS, SpreadActions, choose_precision, hl_gauss, learning_rate, make_optimizer,
+from train import (PRESETS, SpreadActions, TurnWeights, choose_precision, hl_gauss, learning_rate, make_optimizer,
                    native_bf16, save_checkpoint, sequence_losses, train)
 
 
@@ -189,6 +189,27 @@ def test_spread_targets_reward_a_near_miss_on_continuous_actions_only(tokenizer_
     near, far = peaked_at(2), peaked_at(300)
     assert (near[[1, 3]] == 0).all() and (far[[1, 3]] == 0).all(), "discrete actions keep one-hot targets"
     assert (near[[0, 2]] < far[[0, 2]]).all(), "a near miss costs less than a far one"
+
+
+def test_turns_weigh_the_discrete_actions_that_differ_from_the_expert_s_previous_one(tokenizer_path):
+    cfg = tiny_config(tokenizer_path)
+    batch = fixed_batch(cfg, batch=2)
+    batch.modality[batch.loss_mask] = ACTION
+    batch.task[:] = torch.tensor([0, 1])  # task 0's actions are discrete, task 1's continuous
+    header = {"tasks": [{"name": "pong", "continuous_actions": False},
+                        {"name": "reacher", "continuous_actions": True}]}
+    first = batch.loss_mask[0].nonzero().flatten()[:5]
+    batch.targets[:, first] = cfg.text_vocab + torch.tensor([3, 3, 5, 5, 3])
+    turns = TurnWeights(4.0, header)
+    weights = turns.of(batch)
+    assert weights[0, first - 1].tolist() == [1, 1, 4, 1, 4], "the first action has no previous one"
+    assert (weights[1] == 1).all(), "continuous actions are never weighed"
+
+    uniform = torch.zeros(2, cfg.context, cfg.vocab)
+    losses, counts = sequence_losses(uniform, batch, turns=turns)
+    plain, plain_counts = sequence_losses(uniform, batch)
+    assert counts[0] > plain_counts[0] and counts[1] == plain_counts[1], "turns count for more"
+    assert torch.allclose(losses, plain), "a mean of equal losses stays what it was"
 
 
 def test_dagger_rounds_hand_the_models_so_far_to_the_data(tmp_path, tokenizer_path, gatito_bin):

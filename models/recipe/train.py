@@ -128,17 +128,42 @@ class SpreadActions:
         return -(hl_gauss(targets - self.first, self.sigma, self.bins) * log_p).sum(-1)
 
 
-def sequence_losses(logits, batch, spread=None):
-    """Mean next-token loss of each sequence over its loss-masked targets: [B] (0 where none).
-    `spread` (a SpreadActions) replaces continuous actions' one-hot targets with HL-Gauss ones."""
+class TurnWeights:
+    """Keyframe weighting (Wen et al. 2021, "Keyframe-focused visual imitation learning"): a discrete
+    action that differs from the expert's previous choice in the same sequence (a turn) weighs
+    `weight` times the rest. Between turns the previous action, and the motion it left in the frames,
+    predict the next one, so an imitator can score well without reading the state; at a turn only the
+    state tells. The stream's `header` says which tasks' actions are continuous (never weighted)."""
+
+    def __init__(self, weight, header):
+        self.weight = weight
+        self.discrete = ~torch.tensor([t["continuous_actions"] for t in header["tasks"]], dtype=torch.bool)
+
+    def of(self, batch):
+        """Each next-token target's weight: [B, N-1], aligned with the targets."""
+        targets, mask = batch.targets[:, 1:], batch.loss_mask[:, 1:]
+        discrete = self.discrete.to(batch.task.device)[batch.task]
+        acts = mask & (batch.modality[:, 1:] == ACTION) & discrete[:, None]
+        positions = torch.arange(acts.shape[1], device=acts.device).expand_as(acts)
+        latest = torch.where(acts, positions, -1).cummax(1).values  # the last action at or before each
+        previous = F.pad(latest[:, :-1], (1, 0), value=-1)
+        turns = acts & (previous >= 0) & (targets != targets.gather(1, previous.clamp(min=0)))
+        return 1.0 + (self.weight - 1.0) * turns.float()
+
+
+def sequence_losses(logits, batch, spread=None, turns=None):
+    """Mean next-token loss of each sequence over its loss-masked targets: [B] (0 where none), and the
+    weight they carry. `spread` (a SpreadActions) replaces continuous actions' one-hot targets with
+    HL-Gauss ones; `turns` (a TurnWeights) weighs the targets, which then count by their weights."""
     targets, mask = batch.targets[:, 1:], batch.loss_mask[:, 1:]
     per_token = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), targets, reduction="none")
     if spread is not None:
         where = spread.where(batch)
         if where.any():
             per_token = per_token.masked_scatter(where, spread.losses(logits[:, :-1][where], targets[where]))
-    counts = mask.sum(1)
-    return (per_token * mask).sum(1) / counts.clamp(min=1), counts
+    weights = mask.float() if turns is None else turns.of(batch) * mask
+    counts = weights.sum(1)
+    return (per_token * weights).sum(1) / counts.clamp(min=1), counts
 
 
 def make_optimizer(model, lr):
@@ -163,10 +188,11 @@ def out_of_time(deadline, began, steps_done, ahead):
 
 
 def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_every=500, task_names=(),
-          start=0, optimizer=None, quiet=False, bf16=False, after_step=None, spread=None, deadline=None):
+          start=0, optimizer=None, quiet=False, bf16=False, after_step=None, spread=None, turns=None, deadline=None):
     """Runs steps start..steps on the model's device; returns the list of (step, loss). Logs to out/log.csv.
     `after_step(steps_done, model)` is called after every step but the last (the data's restarts and
-    DAgger's rounds); `spread` (a SpreadActions) gives continuous actions HL-Gauss targets. `deadline`
+    DAgger's rounds); `spread` (a SpreadActions) gives continuous actions HL-Gauss targets and `turns` (a
+    TurnWeights) weighs the discrete actions' turns. `deadline`
     (a time.monotonic()) ends the run at the last checkpoint that the pace so far reaches before it;
     the same command then goes on from there. `model` may be wrapped in DistributedDataParallel:
     each process trains on its own batches towards the mean loss over all their targets, and the
@@ -194,7 +220,7 @@ def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_
             group["lr"] = learning_rate(step, lr, warmup, steps)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             logits = model(*batch.inputs())
-        losses, counts = sequence_losses(logits, batch, spread)
+        losses, counts = sequence_losses(logits, batch, spread, turns)
         # This process's share of the mean over every process's targets; DDP averages the
         # gradients over the processes, which the factor undoes.
         targets = distributed.total(counts.sum()).clamp(min=1)
@@ -261,6 +287,8 @@ def main():
                         help="draw each driven episode's student from every round so far, not the latest alone")
     parser.add_argument("--hl-gauss", type=float, default=0.0, metavar="SIGMA",
                         help="spread continuous actions' targets over a normal SIGMA bins wide (0: one-hot; see RUNS.md)")
+    parser.add_argument("--turn-weight", type=float, default=1.0, metavar="W",
+                        help="weigh a discrete action that differs from the expert's previous one W times (see RUNS.md)")
     parser.add_argument("--precision", choices=["auto", "f32", "bf16"], default="auto",
                         help="auto: bf16 on a GPU; on a CPU whichever a few timed steps show faster")
     parser.add_argument("--threads", type=int, default=None, help="torch's CPU threads (default: torch's own)")
@@ -313,11 +341,12 @@ def main():
               f"batch {args.batch} over {world} process(es); {device}, {torch.get_num_threads()} threads; "
               f"{precision}; tasks: {', '.join(stream.task_names)}")
     spread = SpreadActions(args.hl_gauss, stream.header) if args.hl_gauss else None
+    turns = TurnWeights(args.turn_weight, stream.header) if args.turn_weight != 1.0 else None
     replica = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     history = train(replica, itertools.chain([first], batches), args.steps, args.out, lr=args.lr,
                     warmup=args.warmup, checkpoint_every=args.checkpoint_every, task_names=stream.task_names,
                     start=start, optimizer=optimizer, bf16=bf16, after_step=stream.after_step, spread=spread,
-                    deadline=deadline)
+                    turns=turns, deadline=deadline)
     stream.close()
     if history and history[-1][0] + 1 < args.steps and distributed.is_main():
         print(f"stopped at step {history[-1][0] + 1} of {args.steps} for --hours {args.hours}: "
