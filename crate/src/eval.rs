@@ -72,15 +72,21 @@ pub(crate) fn success(e: &Evaluation) -> f32 {
     e.scores.iter().filter(|&&s| s > 0.0).count() as f32 / e.scores.len().max(1) as f32
 }
 
-/// Plays `episodes` held-out episodes of one world with every policy.
-pub fn world(agent: &mut Agent, name: &str, episodes: u32) -> Result<WorldReport, ActorError> {
+/// The policies [`world`] plays each world with: the expert, random play, the model, and the
+/// model after a demonstration.
+pub const POLICIES: u32 = 4;
+
+/// Plays `episodes` held-out episodes of one world with every policy, calling `done` after
+/// each episode.
+pub fn world(agent: &mut Agent, name: &str, episodes: u32, done: &dyn Fn()) -> Result<WorldReport, ActorError> {
     let mut world = envs::make(name).ok_or_else(|| format!("unknown world '{name}'"))?;
     let spec = world.spec();
-    let expert = rollout::evaluate(world.as_mut(), &mut Expert, episodes, 0)?;
-    let random = rollout::evaluate(world.as_mut(), &mut Random::new(), episodes, 0)?;
-    let model = rollout::evaluate(world.as_mut(), agent, episodes, 0)?;
+    let expert = rollout::evaluate_reporting(world.as_mut(), &mut Expert, episodes, 0, done)?;
+    let random = rollout::evaluate_reporting(world.as_mut(), &mut Random::new(), episodes, 0, done)?;
+    let model = rollout::evaluate_reporting(world.as_mut(), agent, episodes, 0, done)?;
     let demonstrator = envs::make(name).ok_or("the world vanished")?;
-    let prompted = rollout::evaluate(world.as_mut(), &mut Prompted { agent, demonstrator }, episodes, 0)?;
+    let mut prompted_agent = Prompted { agent, demonstrator };
+    let prompted = rollout::evaluate_reporting(world.as_mut(), &mut prompted_agent, episodes, 0, done)?;
     let grid = spec.kind == Kind::Grid;
     Ok(WorldReport {
         world: spec.name,
@@ -96,17 +102,20 @@ pub fn world(agent: &mut Agent, name: &str, episodes: u32) -> Result<WorldReport
     })
 }
 
-/// The share of samples whose generated text is exactly the target.
-pub(crate) fn accuracy(
+/// The share of samples whose generated text is exactly the target; `done` is called after
+/// each sample.
+pub fn accuracy(
     agent: &mut Agent,
     task: &'static str,
     samples: impl Iterator<Item = Sample>,
+    done: &dyn Fn(),
 ) -> Result<TextReport, ActorError> {
     let (mut right, mut total) = (0, 0);
     for sample in samples {
         let said = pollster::block_on(agent.describe(&sample.image, sample.context.as_deref(), |_| {}))?;
         right += usize::from(said.trim() == sample.target.trim());
         total += 1;
+        done();
     }
     Ok(TextReport { task, accuracy: right as f32 / total.max(1) as f32, samples: total })
 }
@@ -173,19 +182,6 @@ pub fn topic_questions(topic: scenes::Topic, samples: usize) -> Vec<Sample> {
             Some(Sample::question(scene.image(), q.text.clone(), q.answer.clone()))
         })
         .take(samples)
-        .collect()
-}
-
-/// Exact-match accuracy on every task of [`text_tasks`].
-pub fn text(
-    agent: &mut Agent,
-    samples: usize,
-    mnist: &std::path::Path,
-    fashion: &std::path::Path,
-) -> Result<Vec<TextReport>, ActorError> {
-    text_tasks(samples, mnist, fashion)?
-        .into_iter()
-        .map(|(task, items)| accuracy(agent, task, items.into_iter()))
         .collect()
 }
 

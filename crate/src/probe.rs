@@ -366,7 +366,7 @@ pub fn text(agent: &mut Agent, task: &'static str, samples: Vec<Sample>) -> Resu
             }
         }
     }
-    let exact = eval::accuracy(agent, task, samples.into_iter())?;
+    let exact = eval::accuracy(agent, task, samples.into_iter(), &|| {})?;
     Ok(TextProbe {
         task,
         loss: (loss / f64::from(tokens.total.max(1))) as f32,

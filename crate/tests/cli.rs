@@ -40,6 +40,25 @@ fn play_reports_each_episode_and_their_mean() {
     assert_eq!(report, json(&["play", "pendulum_swingup", "--episodes", "2", "--seed", "3", "--json"]));
 }
 
+/// What a person at a terminal sees: `script` (util-linux) runs the command on a pseudo-terminal.
+fn on_a_terminal(args: &[&str]) -> String {
+    let command = [env!("CARGO_BIN_EXE_gatito")].iter().chain(args).copied().collect::<Vec<_>>().join(" ");
+    let output = Command::new("script").args(["-qec", &command, "/dev/null"]).output().expect("script runs");
+    assert!(output.status.success(), "{command} failed on a terminal");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn long_commands_show_progress_on_a_terminal_only() {
+    let play = ["play", "pendulum_swingup", "--episodes", "3"];
+    let seen = on_a_terminal(&play);
+    assert!(seen.contains("3/3 episodes") && seen.contains("ETA"), "a bar with an ETA: {seen}");
+    assert!(seen.contains("score "), "and then the report: {seen}");
+    assert!(gatito(&play).stderr.is_empty(), "nothing on a stderr that is not a terminal");
+    let json = on_a_terminal(&[&play[..], &["--json"]].concat());
+    assert!(!json.contains("ETA") && json.trim_start().starts_with('{'), "JSON alone: {json}");
+}
+
 #[test]
 fn play_with_an_unknown_world_or_policy_fails_clearly() {
     let stderr = refused(&["play", "pong-ish"]);
@@ -132,8 +151,11 @@ fn bench_reports_every_figure() {
 
 #[test]
 fn eval_scores_the_model_beside_the_expert_and_random_play() {
+    let sheets = std::env::temp_dir().join(format!("gatito-cli-sheets-{}", std::process::id()));
     let report = json(&[
         "eval",
+        "--sheets",
+        sheets.to_str().unwrap(),
         "--model",
         TINY,
         "--episodes",
@@ -165,6 +187,14 @@ fn eval_scores_the_model_beside_the_expert_and_random_play() {
         .chain(inks("fashion-mnist test items"))
         .collect();
     assert_eq!(tasks, expected);
+    // One sheet per world: the expert's episode in a row of 8 frames, the model's below it.
+    let written: Vec<&str> = report["sheets"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert_eq!(written.len(), 2);
+    assert!(written[0].ends_with("point_mass.png") && written[1].ends_with("grid_heldout.png"), "{written:?}");
+    let sheet = image::open(written[0]).expect("a readable PNG");
+    std::fs::remove_dir_all(&sheets).ok();
+    let frame = (sheet.height() - 4) / 2;
+    assert_eq!(sheet.width(), 8 * frame + 7 * 4, "two rows of eight square frames");
     assert!(refused(&["eval", "--model", TINY, "--worlds", "tetris"]).contains("unknown world"));
 }
 

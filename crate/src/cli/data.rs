@@ -4,9 +4,9 @@
 //! `models/recipe/stream.py` to read through a pipe; `corpus` prints the texts the
 //! tokenizer is trained on. Both stop quietly when the reader hangs up.
 
-use super::Result;
 use super::model::{SamplingArgs, agent};
 use super::tokens::vocabulary;
+use super::{Result, progress};
 use crate::data::corpus::Corpus;
 use crate::data::episodes::{Noise, Student};
 use crate::data::format::{self, TaskEntry};
@@ -14,6 +14,7 @@ use crate::data::mix::{DataDirs, Stream};
 use crate::envs::captions::digits;
 use crate::envs::rollout::Actor;
 use clap::Args;
+use indicatif::ProgressBar;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -96,13 +97,17 @@ pub fn data(args: DataArgs, model: &Path) -> Result<()> {
         out.write_all(header.as_bytes())?;
         let mut record = Vec::new();
         let mut written = 0;
+        // An endless stream feeds training, which shows its own progress.
+        let bar = args.count.map_or_else(ProgressBar::hidden, |count| progress::bar(count, "sequences", false));
         while args.count.is_none_or(|count| written < count) {
             let (task, sequence) = stream.next_sequence()?;
             record.clear();
             format::encode(u16::try_from(task)?, &sequence, &mut record)?;
             out.write_all(&record)?;
             written += 1;
+            bar.inc(1);
         }
+        bar.finish_and_clear();
         Ok(out.flush()?)
     })
 }

@@ -5,6 +5,7 @@ mod data;
 mod eval;
 mod model;
 mod probe;
+mod progress;
 mod tokens;
 mod worlds;
 

@@ -2,7 +2,7 @@
 //! command line. Episodes are played by [`crate::envs::rollout`]; this file only formats.
 
 use super::model::{SamplingArgs, actor};
-use super::{Result, print};
+use super::{Result, print, progress};
 use crate::envs::rollout::{self, Evaluation, Expert, Policy, Random};
 use crate::envs::{self, ActionSpec, World, WorldSpec};
 use clap::Args;
@@ -93,7 +93,11 @@ pub fn play(args: PlayArgs, model: &Path) -> Result<()> {
     let mut world = find(&args.world)?;
     at_least_one(args.episodes, "--episodes")?;
     let mut actor = actor(args.policy, model, &args.sampling)?;
-    let evaluation = rollout::evaluate(world.as_mut(), actor.as_mut(), args.episodes, args.seed)?;
+    let bar = progress::bar(u64::from(args.episodes), "episodes", args.json);
+    bar.set_message(world.spec().name);
+    let evaluation =
+        rollout::evaluate_reporting(world.as_mut(), actor.as_mut(), args.episodes, args.seed, &|| bar.inc(1))?;
+    bar.finish_and_clear();
     let report = PlayReport {
         world: world.spec().name,
         policy: args.policy,
@@ -139,15 +143,28 @@ pub fn render(args: RenderArgs, model: &Path) -> Result<()> {
 
 /// Frames laid out left to right, top to bottom, in a grid about as wide as it is tall.
 fn contact_sheet(frames: &[RgbaImage]) -> Result<RgbaImage> {
-    let first = frames.first().ok_or("the episode gave no frames")?;
+    let columns = (frames.len() as f64).sqrt().ceil().max(1.0) as usize;
+    let rows: Vec<&[RgbaImage]> = frames.chunks(columns).collect();
+    strips(&rows, columns)
+}
+
+/// Episodes one above the other, each a row of its frames: the expert's above the model's.
+pub(super) fn side_by_side(episodes: &[&[RgbaImage]]) -> Result<RgbaImage> {
+    strips(episodes, episodes.iter().map(|e| e.len()).max().unwrap_or(0))
+}
+
+/// `rows` of frames on a sheet `columns` frames wide, the gaps between them drawn.
+fn strips(rows: &[&[RgbaImage]], columns: usize) -> Result<RgbaImage> {
+    let first = rows.iter().find_map(|row| row.first()).ok_or("the episode gave no frames")?;
     let (width, height) = first.dimensions();
-    let columns = (frames.len() as f64).sqrt().ceil() as u32;
-    let rows = (frames.len() as u32).div_ceil(columns);
+    let (columns, count) = (columns as u32, rows.len() as u32);
     let mut sheet =
-        RgbaImage::from_pixel(columns * width + (columns - 1) * GAP, rows * height + (rows - 1) * GAP, GAP_COLOUR);
-    for (i, frame) in frames.iter().enumerate() {
-        let (column, row) = (i as u32 % columns, i as u32 / columns);
-        image::imageops::replace(&mut sheet, frame, i64::from(column * (width + GAP)), i64::from(row * (height + GAP)));
+        RgbaImage::from_pixel(columns * width + (columns - 1) * GAP, count * height + (count - 1) * GAP, GAP_COLOUR);
+    for (row, frames) in rows.iter().enumerate() {
+        for (column, frame) in frames.iter().enumerate() {
+            let (x, y) = (column as u32 * (width + GAP), row as u32 * (height + GAP));
+            image::imageops::replace(&mut sheet, frame, i64::from(x), i64::from(y));
+        }
     }
     Ok(sheet)
 }
@@ -161,16 +178,27 @@ struct ScoreRow {
 
 pub fn scores(args: ScoresArgs) -> Result<()> {
     at_least_one(args.episodes, "--episodes")?;
-    let rows = envs::all()
+    let worlds = envs::all();
+    let bar = progress::bar(worlds.len() as u64 * 2 * u64::from(args.episodes), "episodes", args.json);
+    let done = || bar.inc(1);
+    let rows = worlds
         .into_iter()
         .map(|mut world| {
+            bar.set_message(world.spec().name);
             Ok(ScoreRow {
                 world: world.spec().name,
-                expert: rollout::evaluate(world.as_mut(), &mut Expert, args.episodes, args.seed)?,
-                random: rollout::evaluate(world.as_mut(), &mut Random::new(), args.episodes, args.seed)?,
+                expert: rollout::evaluate_reporting(world.as_mut(), &mut Expert, args.episodes, args.seed, &done)?,
+                random: rollout::evaluate_reporting(
+                    world.as_mut(),
+                    &mut Random::new(),
+                    args.episodes,
+                    args.seed,
+                    &done,
+                )?,
             })
         })
         .collect::<Result<Vec<ScoreRow>>>()?;
+    bar.finish_and_clear();
     let last_seed = rollout::episode_seed(args.seed, args.episodes - 1);
     print(&rows, args.json, |rows| {
         if args.markdown {
@@ -242,5 +270,16 @@ mod tests {
         assert_eq!(sheet.get_pixel(3 + GAP, 2 + GAP).0[0], 4);
         assert_eq!(*sheet.get_pixel(2 * (3 + GAP), 2 + GAP), GAP_COLOUR);
         assert!(contact_sheet(&[]).is_err());
+    }
+
+    #[test]
+    fn episodes_side_by_side_take_a_row_each() {
+        let frame = |shade| RgbaImage::from_pixel(3, 2, image::Rgba([shade, 0, 0, 255]));
+        let (expert, model) = (vec![frame(1), frame(2), frame(3)], vec![frame(4), frame(5)]);
+        let sheet = side_by_side(&[&expert, &model]).unwrap();
+        assert_eq!(sheet.dimensions(), (3 * 3 + 2 * GAP, 2 * 2 + GAP));
+        assert_eq!(sheet.get_pixel(2 * (3 + GAP), 0).0[0], 3, "the expert's last frame ends the first row");
+        assert_eq!(sheet.get_pixel(3 + GAP, 2 + GAP).0[0], 5, "the model's below it");
+        assert_eq!(*sheet.get_pixel(2 * (3 + GAP), 2 + GAP), GAP_COLOUR, "a shorter episode leaves a gap");
     }
 }

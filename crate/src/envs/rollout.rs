@@ -202,8 +202,23 @@ pub fn evaluate(
     episodes: u32,
     seed: u64,
 ) -> Result<Evaluation, ActorError> {
+    evaluate_reporting(world, actor, episodes, seed, &|| {})
+}
+
+/// [`evaluate`], calling `done` after each episode (a progress bar's tick).
+pub fn evaluate_reporting(
+    world: &mut dyn World,
+    actor: &mut dyn Actor,
+    episodes: u32,
+    seed: u64,
+    done: &dyn Fn(),
+) -> Result<Evaluation, ActorError> {
     let scores = (0..episodes)
-        .map(|i| Rollout::new(&mut *world, &mut *actor, episode_seed(seed, i))?.finish())
+        .map(|i| {
+            let score = Rollout::new(&mut *world, &mut *actor, episode_seed(seed, i))?.finish();
+            done();
+            score
+        })
         .collect::<Result<_, _>>()?;
     Ok(Evaluation::of(scores))
 }

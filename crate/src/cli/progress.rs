@@ -1,0 +1,17 @@
+//! Progress bars for the commands that run for more than a few seconds (`eval`, `scores`,
+//! `play`, `data --count`). They draw on stderr, and only where a person is watching: never
+//! with `--json`, and never when stderr is not a terminal (indicatif hides itself then), so
+//! pipes, logs and tests see only the results. `bench` has none: it takes about a second, and
+//! a bar's redraws would land inside the timings it takes.
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A bar over `len` units of work (`unit`: episodes, samples, sequences), with an ETA.
+pub fn bar(len: u64, unit: &str, json: bool) -> ProgressBar {
+    if json {
+        return ProgressBar::hidden();
+    }
+    let template = format!("{{msg:<16}} {{wide_bar}} {{pos}}/{{len}} {unit} · {{elapsed}} · ETA {{eta}}");
+    let style = ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar());
+    ProgressBar::new(len).with_style(style)
+}
