@@ -76,16 +76,29 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted.get(((sorted.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(f64::NAN)
 }
 
+/// The parts [`run`] times, in order, as it announces them.
+pub const PARTS: [&str; 3] = ["prefill and decode", "agent steps", "caption"];
+
 /// Runs the whole benchmark on `networks` (the GPU's where it names one); `now()` is a
-/// clock in seconds.
-pub async fn run(networks: Networks, vocabulary: &Vocabulary, steps: usize, now: impl Fn() -> f64) -> Result<Timings> {
+/// clock in seconds. `part(i)` is called before each of [`PARTS`] is timed (a progress bar's
+/// tick, kept out of the timings).
+pub async fn run(
+    networks: Networks,
+    vocabulary: &Vocabulary,
+    steps: usize,
+    now: impl Fn() -> f64,
+    part: impl Fn(usize),
+) -> Result<Timings> {
     let on_gpu = networks.gpu.is_some();
     let (parameters, context) = (networks.cpu.parameters(), networks.cpu.config.context);
     let seq = episode(vocabulary, context)?;
     let mut agent = Agent::new(networks.cpu.clone(), vocabulary.clone(), Sampling::Greedy, 0);
     agent.use_gpu(networks.gpu.clone()).await?;
+    part(0);
     let (prefill_tokens_per_s, decode_tokens_per_s) = prefill_and_decode(networks, vocabulary, &seq, &now).await?;
+    part(1);
     let steps = agent_steps(&mut agent, steps, &now).await?;
+    part(2);
     let caption_ms = caption(&mut agent, &now).await?;
     if on_gpu && agent.backend() != Backend::Gpu {
         return Err(BenchError::FellBack("the agent moved to the CPU".into()));

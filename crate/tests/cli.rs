@@ -57,6 +57,8 @@ fn long_commands_show_progress_on_a_terminal_only() {
     assert!(gatito(&play).stderr.is_empty(), "nothing on a stderr that is not a terminal");
     let json = on_a_terminal(&[&play[..], &["--json"]].concat());
     assert!(!json.contains("ETA") && json.trim_start().starts_with('{'), "JSON alone: {json}");
+    let bench = on_a_terminal(&["bench", "--model", TINY, "--steps", "3"]);
+    assert!(bench.contains("agent steps") && bench.contains("/3 parts"), "bench names the part it times: {bench}");
 }
 
 #[test]

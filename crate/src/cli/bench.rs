@@ -2,7 +2,7 @@
 //! (the WGSL engine on Vulkan), as [`crate::bench`] measures it; the browser bench page
 //! runs the same measurements on CPU-wasm and WebGPU.
 
-use super::{Backend, Result, print};
+use super::{Backend, Result, print, progress};
 use crate::agent::Networks;
 use crate::bench::{self, Report};
 use crate::engine::{self, Gpu, GpuModel};
@@ -53,12 +53,17 @@ pub fn bench(args: BenchArgs, dir: &Path) -> Result<()> {
 
     let clock = Instant::now();
     let now = || clock.elapsed().as_secs_f64();
+    let bar = progress::bar(bench::PARTS.len() as u64, "parts", args.json);
+    let part = |i: usize| {
+        bar.set_position(i as u64);
+        bar.set_message(bench::PARTS[i]);
+    };
     let cpu = Arc::new(Gatito::load(config.clone(), weights.clone(), &Device::Cpu)?);
     let report = match args.backend {
         Backend::Cpu => Report {
             backend: "cpu (candle, native)",
             adapter: "cpu".into(),
-            timings: block_on(bench::run(Networks { cpu, gpu: None }, &vocabulary, args.steps, now))?,
+            timings: block_on(bench::run(Networks { cpu, gpu: None }, &vocabulary, args.steps, now, part))?,
             memory_mb: peak_memory_mb(),
             gpu_memory_mb: None,
             model_download_mb: Some(download),
@@ -70,13 +75,14 @@ pub fn bench(args: BenchArgs, dir: &Path) -> Result<()> {
             Report {
                 backend: "gpu (wgsl engine, native)",
                 adapter: model.adapter().to_string(),
-                timings: block_on(bench::run(networks, &vocabulary, args.steps, now))?,
+                timings: block_on(bench::run(networks, &vocabulary, args.steps, now, part))?,
                 memory_mb: peak_memory_mb(),
                 gpu_memory_mb: Some(model.memory_bytes() as f64 / 1e6),
                 model_download_mb: Some(download),
             }
         }
     };
+    bar.finish_and_clear();
     print(&report, args.json, |r| {
         let t = &r.timings;
         println!("{} on {} | {} parameters, context {}", r.backend, r.adapter, t.parameters, t.context);

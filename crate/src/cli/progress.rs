@@ -1,8 +1,8 @@
 //! Progress bars for the commands that run for more than a few seconds (`eval`, `scores`,
-//! `play`, `data --count`). They draw on stderr, and only where a person is watching: never
-//! with `--json`, and never when stderr is not a terminal (indicatif hides itself then), so
-//! pipes, logs and tests see only the results. `bench` has none: it takes about a second, and
-//! a bar's redraws would land inside the timings it takes.
+//! `bench`, `play`, `data --count`). They draw on stderr, and only where a person is watching:
+//! never with `--json`, and never when stderr is not a terminal (indicatif hides itself then),
+//! so pipes, logs and tests see only the results. They redraw only when ticked, with no thread
+//! of their own, so `bench` ticks between the parts it times and never inside them.
 
 use indicatif::{ProgressBar, ProgressStyle};
 

@@ -26,7 +26,7 @@ pub(super) async fn run(
         "cpu" => Report {
             backend: "cpu (candle, wasm)",
             adapter: "cpu".into(),
-            timings: bench::run(Networks { cpu, gpu: None }, &vocabulary, steps, now).await?,
+            timings: bench::run(Networks { cpu, gpu: None }, &vocabulary, steps, now, |_| {}).await?,
             memory_mb: Some(heap_mb()),
             gpu_memory_mb: None,
             model_download_mb: None,
@@ -38,7 +38,7 @@ pub(super) async fn run(
             Report {
                 backend: "webgpu (wgsl engine, wasm)",
                 adapter: model.adapter().to_string(),
-                timings: bench::run(networks, &vocabulary, steps, now).await?,
+                timings: bench::run(networks, &vocabulary, steps, now, |_| {}).await?,
                 memory_mb: Some(heap_mb()),
                 gpu_memory_mb: Some(model.memory_bytes() as f64 / 1e6),
                 model_download_mb: None,
