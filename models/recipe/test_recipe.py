@@ -191,24 +191,30 @@ def test_spread_targets_reward_a_near_miss_on_continuous_actions_only(tokenizer_
     assert (near[[0, 2]] < far[[0, 2]]).all(), "a near miss costs less than a far one"
 
 
-def test_turns_weigh_the_discrete_actions_that_differ_from_the_expert_s_previous_one(tokenizer_path):
+def test_turns_weigh_what_makes_them_carry_their_share_of_each_task_s_actions(tokenizer_path):
     cfg = tiny_config(tokenizer_path)
-    batch = fixed_batch(cfg, batch=2)
+    batch = fixed_batch(cfg, batch=3)
     batch.modality[batch.loss_mask] = ACTION
-    batch.task[:] = torch.tensor([0, 1])  # task 0's actions are discrete, task 1's continuous
+    batch.task[:] = torch.tensor([0, 1, 2])
     header = {"tasks": [{"name": "pong", "continuous_actions": False},
+                        {"name": "grid", "continuous_actions": False},
                         {"name": "reacher", "continuous_actions": True}]}
-    first = batch.loss_mask[0].nonzero().flatten()[:5]
-    batch.targets[:, first] = cfg.text_vocab + torch.tensor([3, 3, 5, 5, 3])
-    turns = TurnWeights(4.0, header)
-    weights = turns.of(batch)
-    assert weights[0, first - 1].tolist() == [1, 1, 4, 1, 4], "the first action has no previous one"
-    assert (weights[1] == 1).all(), "continuous actions are never weighed"
+    acts = batch.loss_mask[0].nonzero().flatten()
+    pong = [3, 3, 5, 5, 3] + [3] * (len(acts) - 5)  # two turns; the first action has no previous one
+    batch.targets[0, acts] = cfg.text_vocab + torch.tensor(pong)
+    batch.targets[1, acts] = cfg.text_vocab + torch.arange(len(acts)) % 2  # the grid's turn at every step
+    weights = TurnWeights(0.5, header).of(batch)
+    assert weights[0, acts[:5] - 1].tolist() == [1, 1, 11, 1, 11], "the 2 turns weigh as much as the 22 rest"
+    assert (weights[0, acts[5:] - 1] == 1).all() and weights[0, acts - 1].sum() == 2 * 22, "half the weight each"
+    assert (weights[1] == 1).all(), "turns that carry their share already weigh no more than the rest"
+    assert (weights[2] == 1).all(), "continuous actions are never weighed"
+    assert TurnWeights(0.2, header).of(batch)[0, acts[2] - 1] == 2.75, "a smaller share, a smaller weight"
 
-    uniform = torch.zeros(2, cfg.context, cfg.vocab)
+    turns = TurnWeights(0.5, header)
+    uniform = torch.zeros(3, cfg.context, cfg.vocab)
     losses, counts = sequence_losses(uniform, batch, turns=turns)
     plain, plain_counts = sequence_losses(uniform, batch)
-    assert counts[0] > plain_counts[0] and counts[1] == plain_counts[1], "turns count for more"
+    assert counts[0] > plain_counts[0] and (counts[1:] == plain_counts[1:]).all(), "turns count for more"
     assert torch.allclose(losses, plain), "a mean of equal losses stays what it was"
 
 

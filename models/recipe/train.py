@@ -130,13 +130,17 @@ class SpreadActions:
 
 class TurnWeights:
     """Keyframe weighting (Wen et al. 2021, "Keyframe-focused visual imitation learning"): a discrete
-    action that differs from the expert's previous choice in the same sequence (a turn) weighs
-    `weight` times the rest. Between turns the previous action, and the motion it left in the frames,
-    predict the next one, so an imitator can score well without reading the state; at a turn only the
-    state tells. The stream's `header` says which tasks' actions are continuous (never weighted)."""
+    action that differs from the expert's previous choice in the same sequence (a turn) weighs more.
+    Between turns the previous action, and the motion it left in the frames, predict the next one, so
+    an imitator can score well without reading the state; at a turn only the state tells. Each task's
+    turns weigh what makes them carry `share` of its discrete actions' weight in the batch, and never
+    less than the rest: Pong's turns (19% of its actions) weigh about 4 at a share of 0.5, the grid's
+    (51%) stay at 1, so one setting suits both (RUNS.md). The stream's `header` says which tasks'
+    actions are continuous (never weighted)."""
 
-    def __init__(self, weight, header):
-        self.weight = weight
+    def __init__(self, share, header):
+        assert 0.0 <= share < 1.0, "a share of the weight, below 1"
+        self.odds = share / (1.0 - share)
         self.discrete = ~torch.tensor([t["continuous_actions"] for t in header["tasks"]], dtype=torch.bool)
 
     def of(self, batch):
@@ -148,7 +152,11 @@ class TurnWeights:
         latest = torch.where(acts, positions, -1).cummax(1).values  # the last action at or before each
         previous = F.pad(latest[:, :-1], (1, 0), value=-1)
         turns = acts & (previous >= 0) & (targets != targets.gather(1, previous.clamp(min=0)))
-        return 1.0 + (self.weight - 1.0) * turns.float()
+        per_task = torch.zeros(len(self.discrete), 2, device=acts.device)
+        per_task.index_add_(0, batch.task, torch.stack([acts.sum(1), turns.sum(1)], 1).float())
+        rest, turned = per_task[:, 0] - per_task[:, 1], per_task[:, 1]
+        weight = (self.odds * rest / turned.clamp(min=1)).clamp(min=1.0)
+        return 1.0 + (weight[batch.task, None] - 1.0) * turns.float()
 
 
 def sequence_losses(logits, batch, spread=None, turns=None):
@@ -287,8 +295,9 @@ def main():
                         help="draw each driven episode's student from every round so far, not the latest alone")
     parser.add_argument("--hl-gauss", type=float, default=0.0, metavar="SIGMA",
                         help="spread continuous actions' targets over a normal SIGMA bins wide (0: one-hot; see RUNS.md)")
-    parser.add_argument("--turn-weight", type=float, default=1.0, metavar="W",
-                        help="weigh a discrete action that differs from the expert's previous one W times (see RUNS.md)")
+    parser.add_argument("--turn-share", type=float, default=0.0, metavar="S",
+                        help="weigh the discrete actions that differ from the expert's previous one until they carry "
+                             "S of each task's action weight (0: off; see RUNS.md)")
     parser.add_argument("--precision", choices=["auto", "f32", "bf16"], default="auto",
                         help="auto: bf16 on a GPU; on a CPU whichever a few timed steps show faster")
     parser.add_argument("--threads", type=int, default=None, help="torch's CPU threads (default: torch's own)")
@@ -341,7 +350,7 @@ def main():
               f"batch {args.batch} over {world} process(es); {device}, {torch.get_num_threads()} threads; "
               f"{precision}; tasks: {', '.join(stream.task_names)}")
     spread = SpreadActions(args.hl_gauss, stream.header) if args.hl_gauss else None
-    turns = TurnWeights(args.turn_weight, stream.header) if args.turn_weight != 1.0 else None
+    turns = TurnWeights(args.turn_share, stream.header) if args.turn_share else None
     replica = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     history = train(replica, itertools.chain([first], batches), args.steps, args.out, lr=args.lr,
                     warmup=args.warmup, checkpoint_every=args.checkpoint_every, task_names=stream.task_names,
