@@ -1,7 +1,7 @@
 //! Grid instructions, after BabyAI: one room, a written mission, a discrete action.
 //!
-//! The agent sees the whole room from above (64x64, 8 pixels a cell) and reads a
-//! mission such as "put the green box next to the grey ball". It turns, steps, picks
+//! The agent sees the whole room from above (64x64, 8 pixels a cell), turned so that it
+//! faces up, and reads a mission such as "put the green box next to the grey ball". It turns, steps, picks
 //! up, drops and toggles until the mission is done or 64 steps pass. Success pays
 //! BabyAI's reward, 1 - 0.9 * steps / 64, and nothing else pays; the score is that
 //! reward, so the success rate is the share of positive scores.
@@ -29,7 +29,7 @@ use rand_pcg::Pcg64Mcg;
 use room::Room;
 
 pub const MAX_STEPS: u32 = 64;
-/// Pixels per cell in the model's view (64x64) and in the page's render (128x128).
+/// Pixels per cell in the model's view (64x64, heading up) and in the page's render (128x128, north up).
 const VIEW_CELL: u32 = 8;
 const RENDER_CELL: u32 = 16;
 /// Rooms tried per episode. A room is redrawn when its mission already holds (the agent
@@ -180,7 +180,7 @@ impl World for Grid {
     fn observe(&self) -> Observation {
         Observation {
             text: Some(self.text.clone()),
-            image: Some(picture::paint(&self.episode.room, VIEW_CELL)),
+            image: Some(picture::paint_heading_up(&self.episode.room, VIEW_CELL)),
             ..Observation::default()
         }
     }

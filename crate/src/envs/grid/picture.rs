@@ -9,7 +9,7 @@
 //! where it faces, with a dot of the colour of anything it carries; the carried object
 //! is also drawn whole in the top-left corner, a wall cell no door uses.
 
-use super::room::{Cell, Colour, DoorState, Object, ObjectKind, Pos, Room, SIZE};
+use super::room::{Cell, Colour, Dir, DoorState, Object, ObjectKind, Pos, Room, SIZE};
 use crate::envs::draw;
 use image::{Rgb, RgbImage};
 
@@ -35,12 +35,36 @@ pub fn rgb(colour: Colour) -> [u8; 3] {
     }
 }
 
-/// The room with `cell` pixels per grid cell (a multiple of 8 draws exactly).
+/// The room with `cell` pixels per grid cell (a multiple of 8 draws exactly), north up: the
+/// view a person plays from.
 pub fn paint(room: &Room, cell: u32) -> RgbImage {
+    paint_turned(room, cell, 0)
+}
+
+/// The room turned so that the agent faces up, as a driver's map turns with the car: the view
+/// the model acts from. North up, the same choice (turn left, say) answers a different picture
+/// for each of the four headings, and a small model must learn all four; heading up, whether the
+/// target lies ahead, to the left or to the right is where it is in the picture.
+pub fn paint_heading_up(room: &Room, cell: u32) -> RgbImage {
+    paint_turned(room, cell, heading_up_turns(room.facing))
+}
+
+/// Left quarter turns of the picture that bring `facing` up (each turns it one step left).
+fn heading_up_turns(facing: Dir) -> usize {
+    (facing.index() + 1) % 4
+}
+
+/// Where cell `pos` shows in a picture turned left `turns` times.
+fn turned(pos: Pos, turns: usize) -> Pos {
+    (0..turns).fold(pos, |p, _| Pos::new(p.y, SIZE - 1 - p.x))
+}
+
+fn paint_turned(room: &Room, cell: u32, turns: usize) -> RgbImage {
     let side = SIZE as u32 * cell;
     let mut image = RgbImage::from_pixel(side, side, Rgb(FLOOR));
     for pos in Pos::all() {
-        let mut brush = Brush::at(&mut image, pos, cell);
+        let shown = turned(pos, turns);
+        let mut brush = Brush::at(&mut image, shown, cell);
         match room.cell(pos) {
             Cell::Floor => brush.floor(),
             Cell::Wall => brush.rect(0.0, 0.0, UNITS, UNITS, WALL),
@@ -48,10 +72,11 @@ pub fn paint(room: &Room, cell: u32) -> RgbImage {
                 brush.floor();
                 brush.object(object);
             }
-            Cell::Door(colour, state) => brush.door(colour, state, pos.x == 0 || pos.x == SIZE - 1),
+            Cell::Door(colour, state) => brush.door(colour, state, shown.x == 0 || shown.x == SIZE - 1),
         }
     }
-    Brush::at(&mut image, room.agent, cell).agent(room.facing.index(), room.carrying.map(|o| o.colour));
+    let heading = (room.facing.index() + 4 - turns) % 4;
+    Brush::at(&mut image, turned(room.agent, turns), cell).agent(heading, room.carrying.map(|o| o.colour));
     if let Some(object) = room.carrying {
         Brush::at(&mut image, CARRIED_CORNER, cell).object(object);
     }
@@ -223,6 +248,27 @@ mod tests {
             assert!(rows.len() >= 5, "{facing:?}: {rows:?}");
             assert!(rows[0] >= 5 && rows[rows.len() - 1] <= 2, "{facing:?}: {rows:?}");
         }
+    }
+
+    #[test]
+    fn heading_up_the_agent_points_up_and_what_it_faces_shows_above_it() {
+        let mut room = empty_room();
+        room.agent = Pos::new(3, 4);
+        let ball = Object::new(Colour::Yellow, ObjectKind::Ball);
+        for facing in Dir::ALL {
+            room.facing = facing;
+            room.clear_floor();
+            room.set(room.agent.step(facing), Cell::Item(ball));
+            let image = paint_heading_up(&room, 8);
+            let shown = turned(room.agent, heading_up_turns(facing));
+            let agent = cell_pixels(&image, shown, 8);
+            let rows: Vec<usize> =
+                (0..8).map(|y| (0..8).filter(|x| agent[y * 8 + x] == AGENT).count()).filter(|&w| w > 0).collect();
+            assert!(rows.len() >= 5 && rows[0] <= 2 && rows[rows.len() - 1] >= 5, "{facing:?}: {rows:?}");
+            assert!(cell_pixels(&image, shown.step(Dir::Up), 8).contains(&rgb(Colour::Yellow)), "{facing:?}");
+        }
+        room.facing = Dir::Up;
+        assert_eq!(paint_heading_up(&room, 8), paint(&room, 8), "facing north, heading up is north up");
     }
 
     #[test]
