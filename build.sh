@@ -87,7 +87,10 @@ write_build_id() {
 build_web() {
     step "building the wasm package"
     cargo build -p gatito --lib --profile web --target "$WASM_TARGET"
-    wasm-bindgen --target web --no-typescript --out-dir www/pkg "${CARGO_TARGET_DIR:-target}/$WASM_TARGET/web/gatito.wasm"
+    wasm-bindgen --target web --out-dir pkg/wasm "${CARGO_TARGET_DIR:-target}/$WASM_TARGET/web/gatito.wasm"
+    # The page is built on the package, served from a copy of it.
+    rm -rf www/gatito
+    cp -r pkg www/gatito
     mkdir -p www/models
     rm -rf www/models/gatito-s
     cp -r models/gatito-s www/models/gatito-s
@@ -121,6 +124,9 @@ run_tests() {
     wasm-pack test --headless --chrome crate
 
     build_web
+    step "the package: its example type-checks, and npm pack ships what it should"
+    (cd www && npx tsc -p tsconfig.json)
+    node scripts/check_package.mjs
     step "page tests (Playwright)"
     (cd www && npx playwright test)
 }

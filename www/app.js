@@ -1,7 +1,7 @@
-// The page: tabs, status, the backend switch and the panels. The worker (worker.js) does
-// everything else; see client.js for how the page talks to it and survives its crashes.
+// The page: tabs, status, the backend switch and the panels. The agent does everything else:
+// the page uses the gatito package (pkg/, served as gatito/) as any other page would.
 
-import { WorkerClient } from "./client.js";
+import { GatitoError, load } from "./gatito/index.js";
 import { ControlPanel } from "./panels/control.js";
 import { InstructPanel } from "./panels/instruct.js";
 import { PlayPanel } from "./panels/play.js";
@@ -17,8 +17,9 @@ const LIVE = ["play", "control", "instruct"];
 const FRAME_WATCHDOG_MS = 250;
 
 class App {
+  #agent = null;
+
   constructor() {
-    this.client = new WorkerClient({ onEvent: (e) => this.event(e), onRestart: (reason) => this.restarted(reason) });
     this.active = TABS.includes(location.hash.slice(1)) ? location.hash.slice(1) : "play";
     this.source = this.active === "tokens" ? "play" : this.active;
     this.backend = { active: "cpu", reason: "" };
@@ -36,8 +37,8 @@ class App {
     for (const radio of document.querySelectorAll("input[name=backend]")) {
       radio.addEventListener("change", () => this.chooseBackend(radio.value));
     }
-    $("crash-worker").addEventListener("click", () => this.diagnose("test:crash", "Asked the worker to crash…"));
-    $("lose-device").addEventListener("click", () => this.diagnose("test:lose-device", "Asked the GPU device to go away…"));
+    $("crash-worker").addEventListener("click", () => this.diagnose("crash", "Asked the worker to crash…"));
+    $("lose-device").addEventListener("click", () => this.diagnose("lose-device", "Asked the GPU device to go away…"));
     // Animation frames draw the active panel. A browser may stop giving frames while the page
     // is in view (headless Chromium 156 does once the worker's WebGPU device is lost), so a
     // timer draws whenever no frame came for a while: the page never looks frozen.
@@ -60,19 +61,29 @@ class App {
     $("status").classList.toggle("error", isError);
   }
 
+  /// The loaded agent; until it loads, whatever needs it says so.
+  get agent() {
+    if (!this.#agent) throw new GatitoError("no_model", "the model is still loading");
+    return this.#agent;
+  }
+
   // --- Starting (and starting again after a crash) ----------------------------------------------
 
   async boot() {
-    let loaded;
     try {
-      loaded = await this.client.call("load", { model: MODEL });
+      this.#agent = await load({ model: MODEL, backend: "auto", progress: (p) => this.progress(p) });
     } catch (error) {
-      if (error.code === "crashed") return;
       this.status(`The app could not start: ${error.message}`, true);
       return;
     }
-    this.vocabularyReady = loaded.tokens.ok;
-    this.modelReady = loaded.weights.ok;
+    this.#agent.on("backend", (backend) => this.showBackend(backend));
+    this.#agent.on("restart", (restart) => this.restarted(restart));
+    await this.begin();
+  }
+
+  /// Shows what loaded and starts every panel's world.
+  async begin() {
+    const { loaded } = this.agent;
     const { weights } = loaded;
     const model = weights.ok
       ? ` The model (${(weights.parameters / 1e6).toFixed(1)}M weights) is verified and plays.`
@@ -96,16 +107,15 @@ class App {
       this.status(`Ready, but ${loaded.tokens.error}. The worlds still run; token views are off.${model}`, true);
     }
     for (const name of LIVE) this.panels[name].preferModel(weights.ok);
-    const worlds = await this.client.call("worlds");
+    const worlds = await this.agent.worlds();
     await Promise.all([
       this.panels.play.startWorld(this.panels.play.world ?? this.panels.play.offer(worlds), this.panels.play.seed),
       this.panels.control.startWorld(this.panels.control.world ?? this.panels.control.offer(worlds), this.panels.control.seed),
       this.panels.instruct.offer().then(() => this.panels.instruct.run($("mission-input").value)),
     ]);
     for (const name of LIVE) if (name !== this.active) this.resume.add(name);
-    // WebGPU is tried first; where it is missing the worker says why and the CPU takes over.
-    // WebGPU where a hardware adapter exists, otherwise the CPU; the worker says why.
-    await this.chooseBackend(this.backend.want ?? "auto");
+    // WebGPU where a hardware adapter exists, otherwise the CPU; the agent says why.
+    this.showBackend(this.agent.backend);
     document.body.dataset.ready = "true";
     // How long the page took to be ready to act, from navigation: the bench reads it.
     document.body.dataset.readyMs = String(Math.round(performance.now()));
@@ -117,28 +127,15 @@ class App {
     }
   }
 
-  restarted(reason) {
-    this.status(`The worker crashed (${reason}) and was restarted; everything was started again.`, true);
+  /// The agent replaced its crashed worker and loaded the model again; the episodes went with it.
+  async restarted({ reason, error }) {
+    const crashed = `The worker crashed (${reason}) and was restarted; everything was started again.`;
+    this.status(crashed, true);
     $("diagnostics-out").textContent = `The worker was restarted after: ${reason}.`;
     delete document.body.dataset.ready;
-    this.boot().then(() => {
-      if (!$("status").textContent.startsWith("The app could not start")) {
-        this.status(`The worker crashed (${reason}) and was restarted; everything was started again.`);
-      }
-    });
-  }
-
-  event(data) {
-    switch (data.event) {
-      case "step":
-        return this.panels[data.panel]?.onStep(data);
-      case "step-error":
-        return this.panels[data.panel]?.error(data.message);
-      case "progress":
-        return this.progress(data);
-      case "backend":
-        return this.showBackend(data);
-    }
+    if (error) return this.status(`The app could not start: ${error.message}`, true);
+    await this.begin();
+    this.status(crashed);
   }
 
   progress({ file, loaded, total }) {
@@ -204,7 +201,7 @@ class App {
 
   async chooseBackend(want) {
     try {
-      this.showBackend(await this.client.call("backend", { want }));
+      this.showBackend(await this.agent.useBackend(want));
     } catch (error) {
       this.showBackend({ want, active: "cpu", reason: `The backend could not be set up (${error.message}); the CPU runs everything.` });
     }
@@ -223,10 +220,10 @@ class App {
 
   // --- Diagnostics and offline --------------------------------------------------------------------------
 
-  async diagnose(op, text) {
+  async diagnose(what, text) {
     $("diagnostics-out").textContent = text;
     try {
-      await this.client.call(op);
+      await this.agent.diagnose(what);
     } catch (error) {
       $("diagnostics-out").textContent = error.message;
     }

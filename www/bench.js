@@ -1,8 +1,8 @@
-// The browser bench page: runs crate/src/web/bench.rs in the page's worker on each backend
-// and lays the reports out. `?backends=cpu,webgpu&steps=200&run` runs it at once; the report
+// The browser bench page: runs crate/src/web/bench.rs through the gatito package on each
+// backend and lays the reports out. `?backends=cpu,webgpu&steps=200&run` runs it at once; the report
 // lands in `document.body.dataset.report` for `./build.sh bench`.
 
-import { WorkerClient } from "./client.js";
+import { load } from "./gatito/index.js";
 import { $, element } from "./view.js";
 
 const MODEL = "models/gatito-s/";
@@ -10,10 +10,8 @@ const MODEL_FILES = ["config.json", "model.safetensors", "tokenizer.json"];
 const params = new URLSearchParams(location.search);
 const backends = (params.get("backends") ?? "cpu,webgpu").split(",");
 
-const client = new WorkerClient({
-  onEvent: () => {},
-  onRestart: (reason) => status(`The worker crashed (${reason}); reload to try again.`, true),
-});
+/// The agent, once loaded.
+let agent = null;
 
 function status(text, isError = false) {
   $("status").textContent = text;
@@ -51,7 +49,7 @@ async function sizeOf(url) {
 async function downloads() {
   const manifest = await (await fetch(`${MODEL}manifest.json`)).json();
   const model = MODEL_FILES.reduce((sum, name) => sum + (manifest.files[name]?.bytes ?? 0), 0) / 1e6;
-  return { wasm_download_mb: await sizeOf("pkg/gatito_bg.wasm"), model_download_mb: model };
+  return { wasm_download_mb: await sizeOf("gatito/wasm/gatito_bg.wasm"), model_download_mb: model };
 }
 
 async function run() {
@@ -64,7 +62,7 @@ async function run() {
     status(`Running on ${backend} (${steps} agent steps)…`);
     let report;
     try {
-      report = await client.call("bench", { backend, steps });
+      report = await agent.bench({ backend, steps });
       // wgpu cannot see the browser's adapter from inside wasm; the browser can.
       if (backend === "webgpu") report.adapter = await adapterName();
     } catch (error) {
@@ -88,9 +86,12 @@ async function boot() {
   if (params.has("steps")) $("steps").value = params.get("steps");
   $("run").addEventListener("click", run);
   try {
-    const loaded = await client.call("load", { model: MODEL });
-    if (!loaded.weights.ok) throw new Error(loaded.weights.reason);
-    status(`Ready: ${(loaded.weights.parameters / 1e6).toFixed(2)}M parameters.`);
+    // The bench sets up each backend itself; "cpu" keeps loading from setting up a GPU.
+    agent = await load({ model: MODEL, backend: "cpu" });
+    agent.on("restart", ({ reason }) => status(`The worker crashed (${reason}) and was restarted; run again.`, true));
+    const { weights } = agent.loaded;
+    if (!weights.ok) throw new Error(weights.reason);
+    status(`Ready: ${(weights.parameters / 1e6).toFixed(2)}M parameters.`);
   } catch (error) {
     status(`The model could not be loaded: ${error.message}`, true);
     return;

@@ -1,8 +1,9 @@
-// A world played live in one panel (Play, Control, Instruct): the worker runs the loop and
-// sends one "step" event per tick; the panel keeps the latest and draws it on the next
-// animation frame, so the page stays smooth however fast the world runs.
+// A world played live in one panel (Play, Control, Instruct): an episode of the agent's, whose
+// loop runs in its worker and sends one "step" event per tick; the panel keeps the latest and
+// draws it on the next animation frame, so the page stays smooth however fast the world runs.
 
-import { $, describeChoice, drawPixels, drawStrip, showError, speedLabel, speedOf } from "./view.js";
+import { drawFrame } from "./gatito/index.js";
+import { $, describeChoice, drawStrip, showError, speedLabel, speedOf } from "./view.js";
 
 const STRIP_INTERVAL_MS = 120;
 
@@ -50,16 +51,20 @@ export class LivePanel {
     if (this.actorSelect) this.actorSelect.value = this.actor;
   }
 
-  /// Starts a new episode: `what` is `{world}` or `{mission}`.
-  async start(what, seed = this.seed) {
+  /// Starts a new episode of `world` (a name, or `{mission}`); the last one ends once it started.
+  async start(world, seed = this.seed) {
     this.error(null);
     this.seed = seed;
-    const args = { panel: this.name, ...what, seed, actor: this.actor, speed: speedOf(this.speed), running: this.autoRun() };
-    const { info, frame, tokens } = await this.app.client.call("start", args);
+    const episode = await this.app.agent.play(world, { seed, actor: this.actor, speed: speedOf(this.speed), running: this.autoRun() });
+    this.episode?.stop().catch((e) => this.error(e));
+    this.episode = episode;
+    episode.on("step", (step) => this.onStep(step));
+    episode.on("error", (error) => this.error(error));
+    const { info, frame, tokens } = episode;
     this.info = info;
     this.world = info.spec.name;
     this.latest = { report: null, frame, tokens, timing: null };
-    this.running = args.running;
+    this.running = episode.running;
     this.dirty = true;
     this.showRunning();
     this.app.noteTokens(this, tokens, null);
@@ -82,9 +87,9 @@ export class LivePanel {
   }
 
   async setRunning(running) {
-    if (!this.world) return;
+    if (!this.episode) return;
     try {
-      ({ running: this.running } = await this.app.client.call("set", { panel: this.name, running }));
+      this.running = await this.episode.set({ running });
     } catch (error) {
       this.error(error);
     }
@@ -99,13 +104,13 @@ export class LivePanel {
 
   async changeSpeed() {
     this.showSpeed();
-    if (this.world) await this.app.client.call("set", { panel: this.name, speed: speedOf(this.speed) }).catch((e) => this.error(e));
+    await this.episode?.set({ speed: speedOf(this.speed) }).catch((e) => this.error(e));
   }
 
   async chooseActor(select) {
     const previous = this.actor;
     try {
-      if (this.world || select.value === "model") await this.app.client.call("set", { panel: this.name, actor: select.value });
+      await this.episode?.set({ actor: select.value });
       this.actor = select.value;
       this.chosenByVisitor = true;
       this.error(null);
@@ -120,7 +125,7 @@ export class LivePanel {
     if (!this.dirty || !this.latest) return;
     this.dirty = false;
     const { report, frame, tokens } = this.latest;
-    drawPixels(this.canvas, frame);
+    drawFrame(this.canvas, frame);
     this.overlay?.();
     if (report) {
       $(`${this.name}-score`).textContent = formatScore(report.score);

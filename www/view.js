@@ -1,4 +1,7 @@
-// Drawing helpers every panel shares: frames, token strips, patch grids, action distributions.
+// Drawing helpers every panel shares: token strips, patch grids, action distributions (frames:
+// the package's drawFrame).
+
+import { drawFrame } from "./gatito/index.js";
 
 export const $ = (id) => document.getElementById(id);
 
@@ -20,21 +23,7 @@ export function showError(id, error) {
 
 export const modalityColour = (name) => getComputedStyle(document.documentElement).getPropertyValue(`--${name}`).trim();
 
-// --- Frames -----------------------------------------------------------------------------------------
-
-const scratch = new Map();
-
-/// Draws RGBA pixels `{width, height, rgba}` onto `canvas`, scaled up without smoothing.
-export function drawPixels(canvas, { width, height, rgba }) {
-  const key = `${width}x${height}`;
-  if (!scratch.has(key)) scratch.set(key, new OffscreenCanvas(width, height));
-  const small = scratch.get(key);
-  small.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, width * height * 4), width, height), 0, 0);
-  const ctx = canvas.getContext("2d");
-  ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
-  return small;
-}
+// --- Patch grids ------------------------------------------------------------------------------------
 
 /// Draws a 64x64 RGB model input with its patch grid, the patches numbered if `numbers`.
 export function drawPatchGrid(canvas, rgb, { size = 64, patch = 16, numbers = false } = {}) {
@@ -43,7 +32,7 @@ export function drawPatchGrid(canvas, rgb, { size = 64, patch = 16, numbers = fa
     rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);
     rgba[i * 4 + 3] = 255;
   }
-  const small = drawPixels(canvas, { width: size, height: size, rgba });
+  const small = drawFrame(canvas, { width: size, height: size, rgba });
   const ctx = canvas.getContext("2d");
   const scale = canvas.width / size;
   ctx.strokeStyle = modalityColour("patch");

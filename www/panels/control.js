@@ -36,7 +36,7 @@ export class ControlPanel extends LivePanel {
   async startWorld(name, seed = 0) {
     try {
       this.rewards = [];
-      await this.start({ world: name }, seed);
+      await this.start(name, seed);
       $("control-world").value = name;
     } catch (error) {
       this.error(error);
@@ -54,9 +54,9 @@ export class ControlPanel extends LivePanel {
   }
 
   async push(x, y) {
-    if (!this.world) return;
+    if (!this.episode) return;
     try {
-      await this.app.client.call("push", { panel: this.name, x, y });
+      await this.episode.push(x, y);
       const arrow = Math.abs(x) > Math.abs(y) ? (x > 0 ? "→" : "←") : y > 0 ? "↑" : "↓";
       $("control-pushed").textContent = `Pushed ${arrow} (${x.toFixed(2)}, ${y.toFixed(2)}). Watch it recover.`;
       if (!this.running) await this.setRunning(true);

@@ -16,7 +16,7 @@ export class InstructPanel extends LivePanel {
   }
 
   async offer() {
-    const missions = await this.app.client.call("missions", { count: 9, seed: 0 });
+    const missions = await this.app.agent.missions({ count: 9, seed: 0 });
     $("mission-examples").replaceChildren(...missions.map((m) => {
       const item = element("li");
       const button = element("button", "chip-button secondary", m.text);

@@ -81,7 +81,7 @@ export class PlayPanel extends LivePanel {
   async startWorld(name, seed = 0) {
     try {
       this.references = null;
-      await this.start({ world: name }, seed);
+      await this.start(name, seed);
       $("play-world").value = name;
       if (this.takenOver) await this.takeOver(true);
       this.loadReferences(name);
@@ -107,7 +107,7 @@ export class PlayPanel extends LivePanel {
 
   async loadReferences(name) {
     try {
-      const references = await this.app.client.call("references", { world: name });
+      const references = await this.app.agent.references(name);
       if (this.world !== name) return;
       this.references = references;
       this.dirty = true;
@@ -138,12 +138,12 @@ export class PlayPanel extends LivePanel {
     $("play-takeover").textContent = on ? "Hand back" : "Take over";
     $("play-actor").disabled = on;
     this.held.clear();
-    if (!this.world) return;
+    if (!this.episode) return;
     const actor = on ? "you" : $("play-actor").value;
     this.actor = actor;
-    const args = { panel: this.name, actor, held: on ? this.heldAction() : null };
-    if (on && !this.arcade) args.running = false;
-    await this.app.client.call("set", args).catch((e) => this.error(e));
+    const changes = { actor, held: on ? this.heldAction() : null };
+    if (on && !this.arcade) changes.running = false;
+    await this.episode.set(changes).catch((e) => this.error(e));
     if (on) this.canvas.focus();
   }
 
@@ -162,17 +162,17 @@ export class PlayPanel extends LivePanel {
     if (this.arcade) {
       if (down) this.held.add(event.key);
       else this.held.delete(event.key);
-      this.app.client.call("set", { panel: this.name, held: this.heldAction() }).catch((e) => this.error(e));
+      this.episode.set({ held: this.heldAction() }).catch((e) => this.error(e));
     } else if (down) {
       const chosen = chosenAction(this.map, new Set([event.key]));
-      if (chosen) this.app.client.call("act", { panel: this.name, action: { discrete: [chosen.index] } }).catch((e) => this.error(e));
+      if (chosen) this.episode.step({ discrete: [chosen.index] }).catch((e) => this.error(e));
     }
   }
 
   released() {
     if (!this.held.size) return;
     this.held.clear();
-    this.app.client.call("set", { panel: this.name, held: this.heldAction() }).catch(() => {});
+    this.episode?.set({ held: this.heldAction() }).catch(() => {});
   }
 
   drawn({ report }) {

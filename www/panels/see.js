@@ -12,7 +12,8 @@ export class SeePanel {
   constructor(app) {
     this.app = app;
     this.name = "see";
-    this.hasImage = false;
+    /// The image shown, cut into patches: what captions and questions are about.
+    this.picture = null;
     /// Each image request takes a ticket; only the latest one may show its result.
     this.ticket = 0;
     $("image-file").addEventListener("change", (e) => this.tokenize(e.target.files[0]));
@@ -85,7 +86,7 @@ export class SeePanel {
 
   /// The first visit shows a sample scene, so the panel never opens empty.
   shown() {
-    if (this.hasImage || this.ticket > 0) return;
+    if (this.picture || this.ticket > 0) return;
     this.sample();
   }
 
@@ -98,7 +99,7 @@ export class SeePanel {
   async sample() {
     const ticket = this.begin();
     try {
-      const scene = await this.app.client.call("sample", { seed: Math.floor(Math.random() * 1e9) });
+      const scene = await this.app.agent.sample(Math.floor(Math.random() * 1e9));
       if (ticket !== this.ticket) return;
       const q = scene.questions[0];
       const truth = `What the scene generator knows (the model never sees this): “${scene.caption}”` +
@@ -120,9 +121,8 @@ export class SeePanel {
     const busy = $("image-busy");
     busy.textContent = `Decoding ${name} (${(file.size / 1024).toFixed(0)} kB)…`;
     try {
-      const bytes = await file.arrayBuffer();
       const started = performance.now();
-      const report = await this.app.client.call("image", { bytes }, { transfer: [bytes] });
+      const report = await this.app.agent.image(file);
       if (ticket !== this.ticket) return;
       const small = drawPatchGrid($("image-input"), report.rgb);
       $("image-caption").textContent =
@@ -132,7 +132,7 @@ export class SeePanel {
       $("sample-truth").textContent = truth ?? "";
       $("sample-truth").hidden = !truth;
       busy.textContent = `Decoded ${name} in ${Math.round(performance.now() - started)} ms.`;
-      this.hasImage = true;
+      this.picture = report;
       await this.showSentence();
     } catch (error) {
       if (ticket !== this.ticket) return;
@@ -162,7 +162,7 @@ export class SeePanel {
   /// The sentence the model will read: the image's patches, then the question.
   async showSentence(question = $("question").value) {
     const started = performance.now();
-    const tokens = await this.app.client.call("sentence", { question });
+    const tokens = await this.app.agent.tokens({ image: this.picture, question });
     const ms = performance.now() - started;
     drawStrip($("see-strip"), tokens);
     this.app.noteTokens(this, tokens, { stepMs: ms, tokenMs: ms, elements: tokens.elements.length, label: "the image sentence" });
@@ -170,26 +170,26 @@ export class SeePanel {
   }
 
   async caption() {
-    await this.answer((onPartial) => this.app.client.call("caption", {}, { onPartial }));
+    await this.answer((onText) => this.app.agent.caption(this.picture, { onText }));
   }
 
   async ask(question) {
-    if (this.hasImage) await this.showSentence(question).catch((e) => showError("image-error", e));
-    await this.answer((onPartial) => this.app.client.call("ask", { question }, { onPartial }));
+    if (this.picture) await this.showSentence(question).catch((e) => showError("image-error", e));
+    await this.answer((onText) => this.app.agent.ask(this.picture, question, { onText }));
   }
 
   async answer(request) {
     const out = $("answer");
     out.classList.remove("notice", "error");
-    if (!this.hasImage) {
+    if (!this.picture) {
       out.textContent = "Choose, draw or drop an image first.";
       return;
     }
     out.textContent = "…";
     out.setAttribute("aria-busy", "true");
     try {
-      const { text } = await request(({ text }) => {
-        out.textContent = `${text}…`;
+      const text = await request((soFar) => {
+        out.textContent = `${soFar}…`;
       });
       out.textContent = text || "(the model said nothing)";
     } catch (error) {

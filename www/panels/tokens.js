@@ -80,7 +80,7 @@ export class TokensPanel {
   async text() {
     showError("text-error", null);
     try {
-      const { ids, pieces } = await this.app.client.call("text", { text: $("text-input").value });
+      const { ids, pieces } = await this.app.agent.tokens($("text-input").value);
       $("text-tokens").replaceChildren(...ids.map((id, i) => {
         const chip = element("li", "chip text");
         chip.append(element("span", "", pieces[i]), element("small", "", id));
@@ -98,7 +98,7 @@ export class TokensPanel {
     const bad = words.find((w, i) => Number.isNaN(values[i]));
     if (bad !== undefined) return showError("values-error", `"${bad}" is not a number`);
     try {
-      const report = await this.app.client.call("values", { values, action: $("values-action").checked });
+      const report = await this.app.agent.tokens({ values, action: $("values-action").checked });
       $("values-table").tBodies[0].replaceChildren(...values.map((v, i) => {
         const row = element("tr");
         for (const cell of [v, report.bins[i], report.ids[i], report.decoded[i].toPrecision(5)]) row.append(element("td", "", cell));

@@ -8,7 +8,7 @@ test("the server sends a strict Content-Security-Policy", async ({ request }) =>
   expect(csp).toContain("worker-src 'self'");
   expect(csp).not.toContain("'unsafe-eval'");
   expect(csp).not.toContain("'unsafe-inline'");
-  const wasm = await request.get("/pkg/gatito_bg.wasm");
+  const wasm = await request.get("/gatito/wasm/gatito_bg.wasm");
   expect(wasm.headers()["content-type"]).toBe("application/wasm");
 });
 

@@ -1,4 +1,4 @@
-//! The wasm-bindgen surface the page's worker calls (`www/worker.js` documents the protocol).
+//! The wasm-bindgen surface the package's worker calls (`pkg/worker.js` documents the protocol).
 //! Results cross as plain JS objects (serde-wasm-bindgen), with pixels attached as typed
 //! arrays rather than serialized number by number; errors cross as JS exceptions carrying a
 //! readable message, never as panics.
@@ -6,18 +6,21 @@
 //! - [`tokens`]: the tokenizer as the page uses it: text, values, images and sentences.
 //! - [`model`]: the trained model: captions and answers, and the agents that play the live worlds.
 //! - [`session`]: a world played live: stepped by the model, its expert, random play or a person, pushed, drawn.
+//! - [`controller`]: the model acting on another page's observations, in an action space that page declares.
 //! - [`bench`]: the benchmark on CPU-wasm or WebGPU, for the bench page.
 //! - [`catalog`]: what the page offers: the worlds and their reference scores, missions, sample scenes.
 //! - [`report`]: how a sequence is shown: every element with what it stands for.
 
 mod bench;
 pub mod catalog;
+pub mod controller;
 pub mod model;
 pub mod report;
 pub mod session;
 pub mod tokens;
 
 pub use catalog::{example_missions, reference_scores, sample_scene, summarize, worlds};
+pub use controller::Controller;
 pub use model::Model;
 pub use session::Session;
 pub use tokens::Tokens;
@@ -40,4 +43,12 @@ fn attach(object: &JsValue, name: &str, array: &JsValue) -> Result<(), JsError> 
     js_sys::Reflect::set(object, &name.into(), array)
         .map(|_| ())
         .map_err(|_| JsError::new(&format!("could not attach {name} to the result")))
+}
+
+/// A 64x64 RGB picture from its bytes, as `Tokens.image` reports them.
+fn picture(rgb: Vec<u8>) -> Result<image::RgbImage, JsError> {
+    let (side, length) = (crate::tokens::image::IMAGE_SIZE, rgb.len());
+    image::RgbImage::from_raw(side, side, rgb).ok_or_else(|| {
+        JsError::new(&format!("the picture must be {side}x{side} RGB ({} bytes), not {length} bytes", side * side * 3))
+    })
 }

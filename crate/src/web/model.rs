@@ -3,15 +3,14 @@
 //! an agent of its own over the shared weights. It runs on the CPU (candle) or, once
 //! [`Model::use_webgpu`] succeeds, on WebGPU (the WGSL engine), with the CPU as fallback.
 
-use super::to_js;
-use crate::agent::Agent;
+use super::{picture, to_js};
+use crate::agent::{Agent, Decision};
 use crate::engine::{Gpu, GpuModel};
+use crate::envs::ActionSpec;
 use crate::model::generate::Sampling;
 use crate::model::{Gatito, ModelFiles};
-use crate::tokens::Vocabulary;
-use crate::tokens::image::IMAGE_SIZE;
+use crate::tokens::{Observation, Vocabulary};
 use candle_core::Device;
-use image::RgbImage;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -101,9 +100,7 @@ impl Model {
         question: Option<String>,
         on_text: js_sys::Function,
     ) -> Result<js_sys::Promise, JsError> {
-        let side = IMAGE_SIZE;
-        let picture = RgbImage::from_raw(side, side, rgb)
-            .ok_or_else(|| JsError::new(&format!("the picture must be {side}x{side} RGB bytes")))?;
+        let picture = picture(rgb)?;
         let question = question.filter(|q| !q.trim().is_empty());
         let mut agent = self.agent(0);
         let gpu = self.gpu.borrow().clone();
@@ -127,9 +124,25 @@ impl Model {
 }
 
 impl Model {
-    /// A fresh agent over these weights on the CPU, choosing greedily (the page shows the
-    /// distributions); [`Model::gpu`] says where it should run.
-    pub(super) fn agent(&self, seed: u64) -> Agent {
+    /// The agent in `slot` if it runs these weights, else a fresh one put there (a reloaded
+    /// model starts every episode's agent afresh). Agents choose greedily, since the page
+    /// shows the distributions. Refused while the agent there is still deciding.
+    pub(super) fn agent_in(
+        &self,
+        slot: &mut Option<Rc<RefCell<Agent>>>,
+        seed: u64,
+    ) -> Result<Rc<RefCell<Agent>>, JsError> {
+        if let Some(agent) = slot {
+            let held = agent.try_borrow().map_err(|_| still_deciding())?;
+            if Arc::ptr_eq(&self.weights, held.model()) {
+                return Ok(agent.clone());
+            }
+        }
+        Ok(slot.insert(Rc::new(RefCell::new(self.agent(seed)))).clone())
+    }
+
+    /// A fresh agent over these weights on the CPU; [`Model::gpu`] says where it should run.
+    fn agent(&self, seed: u64) -> Agent {
         Agent::new(Arc::clone(&self.weights), self.vocabulary.clone(), Sampling::Greedy, seed)
     }
 
@@ -137,9 +150,31 @@ impl Model {
     pub(super) fn gpu(&self) -> Option<Rc<GpuModel>> {
         self.gpu.borrow().clone()
     }
+}
 
-    /// Whether `agent` runs these weights (a reloaded model starts its worlds' agents afresh).
-    pub(super) fn runs(&self, agent: &Agent) -> bool {
-        Arc::ptr_eq(&self.weights, agent.model())
+fn still_deciding() -> JsError {
+    JsError::new("the model is still deciding")
+}
+
+/// `agent` observes and decodes one action for `spec`, on `gpu` if given and on the CPU
+/// otherwise, moving there first if the page switched backends since its last decision.
+// The agent stays borrowed while the GPU works: a second decision meanwhile is refused
+// (`try_borrow_mut`) with a message rather than interleaved.
+#[allow(clippy::await_holding_refcell_ref)]
+pub(super) async fn decide(
+    agent: Rc<RefCell<Agent>>,
+    gpu: Option<Rc<GpuModel>>,
+    observation: &Observation,
+    spec: &ActionSpec,
+) -> Result<Decision, JsValue> {
+    let error = |e: crate::agent::AgentError| JsValue::from(JsError::new(&e.to_string()));
+    let mut agent = agent.try_borrow_mut().map_err(|_| still_deciding())?;
+    let switch = match (&gpu, agent.gpu()) {
+        (Some(wanted), Some(held)) => !Rc::ptr_eq(wanted, held),
+        (wanted, held) => wanted.is_some() != held.is_some(),
+    };
+    if switch {
+        agent.use_gpu(gpu).await.map_err(error)?;
     }
+    agent.act(observation, spec).await.map_err(error)
 }

@@ -2,7 +2,7 @@
 //! person, pushed by the visitor, drawn, and shown as tokens.
 
 use super::catalog::{MissionInfo, find_world, read_mission};
-use super::model::Model;
+use super::model::{self, Model};
 use super::report::{self, Source, ValueToken};
 use super::tokens::{Tokens, sequence_to_js};
 use super::{attach, to_js};
@@ -166,31 +166,15 @@ impl Session {
     /// over, and decodes the action token by token, on the model's backend. Resolves with
     /// `{backend, fell_back?}`; `applyDecision` then takes the step. Two calls, because the
     /// decision may wait on the GPU while the world must not be borrowed.
-    // The agent stays borrowed while the GPU works: a second decision meanwhile is refused
-    // (`try_borrow_mut`) with a message rather than interleaved.
-    #[allow(clippy::await_holding_refcell_ref)]
     pub fn decide(&mut self, model: &Model) -> Result<js_sys::Promise, JsError> {
         if self.done() {
             return Err(JsError::new("this episode is over; start a new one"));
         }
-        let busy = || JsError::new("the model is still deciding");
-        let agent = match &self.agent {
-            Some(agent) if model.runs(&*agent.try_borrow().map_err(|_| busy())?) => agent.clone(),
-            _ => self.agent.insert(Rc::new(RefCell::new(model.agent(u64::from(self.seed))))).clone(),
-        };
+        let agent = model.agent_in(&mut self.agent, u64::from(self.seed))?;
         let (observation, spec, gpu) = (self.world.observe(), self.spec.action.clone(), model.gpu());
         let decided = self.decided.clone();
         Ok(future_to_promise(async move {
-            let error = |e: crate::agent::AgentError| JsValue::from(JsError::new(&e.to_string()));
-            let mut agent = agent.try_borrow_mut().map_err(|_| busy())?;
-            let switch = match (&gpu, agent.gpu()) {
-                (Some(wanted), Some(held)) => !Rc::ptr_eq(wanted, held),
-                (wanted, held) => wanted.is_some() != held.is_some(),
-            };
-            if switch {
-                agent.use_gpu(gpu).await.map_err(error)?;
-            }
-            let decision = agent.act(&observation, &spec).await.map_err(error)?;
+            let decision = model::decide(agent, gpu, &observation, &spec).await?;
             let answer = Decided { backend: decision.backend, fell_back: decision.fell_back.clone() };
             *decided.borrow_mut() = Some((observation, decision));
             Ok(to_js(&answer)?)

@@ -1,9 +1,7 @@
 //! The tokenizer as the page uses it.
 
-use super::{attach, report, to_js};
-use crate::tokens::image::IMAGE_SIZE;
+use super::{attach, picture, report, to_js};
 use crate::tokens::{TextTokenizer, ValueKind, Vocabulary, inspect};
-use image::RgbImage;
 use wasm_bindgen::prelude::*;
 
 /// The vocabulary, loaded from the shipped `tokenizer.json`.
@@ -47,13 +45,7 @@ impl Tokens {
     /// The sentence the model will be prompted with about an image: its 64x64 RGB input (the
     /// `rgb` of [`Tokens::image`]), then the question, if one is given (empty means none).
     pub fn sentence(&self, rgb: &[u8], question: &str) -> Result<JsValue, JsError> {
-        let image = RgbImage::from_raw(IMAGE_SIZE, IMAGE_SIZE, rgb.to_vec()).ok_or_else(|| {
-            JsError::new(&format!(
-                "the image must be {IMAGE_SIZE}x{IMAGE_SIZE} RGB ({} bytes), not {} bytes",
-                IMAGE_SIZE * IMAGE_SIZE * 3,
-                rgb.len()
-            ))
-        })?;
+        let image = picture(rgb.to_vec())?;
         let question = Some(question.trim()).filter(|q| !q.is_empty());
         sequence_to_js(report::sentence(&self.vocabulary, &image, question)?)
     }

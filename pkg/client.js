@@ -1,6 +1,8 @@
 // The page's side of the worker protocol (documented at the top of worker.js): calls that
-// resolve with a result or reject with an Error carrying the worker's `code`, events passed to
-// one handler, and a restart whenever the worker dies, so the page outlives it.
+// resolve with a result or reject with a GatitoError carrying the worker's `code`, events
+// passed to one handler, and a restart whenever the worker dies, so the page outlives it.
+
+import { GatitoError } from "./errors.js";
 
 export class WorkerClient {
   /// `onEvent(data)` receives unasked events; `onRestart(reason)` runs after a crashed worker was replaced.
@@ -30,9 +32,7 @@ export class WorkerClient {
     if (data.partial !== undefined) return request.onPartial?.(data.partial);
     this.pending.delete(data.id);
     if (data.error === undefined) return request.resolve(data.result);
-    const error = new Error(data.error.message);
-    error.code = data.error.code;
-    request.reject(error);
+    request.reject(new GatitoError(data.error.code, data.error.message));
   }
 
   /// `onPartial(partial)` sees what the worker streams before the result (a caption's text so far).
@@ -44,16 +44,23 @@ export class WorkerClient {
     });
   }
 
+  /// Fails every call in flight with `error`; their answers, should they come, are dropped.
+  failPending(error) {
+    for (const { reject } of this.pending.values()) reject(error);
+    this.pending.clear();
+  }
+
   /// Replaces a dead or poisoned worker; calls in flight fail with code "crashed".
   restart(reason) {
     this.worker.terminate();
-    for (const { reject } of this.pending.values()) {
-      const error = new Error(`the worker stopped (${reason}) and was restarted`);
-      error.code = "crashed";
-      reject(error);
-    }
-    this.pending.clear();
+    this.failPending(new GatitoError("crashed", `the worker stopped (${reason}) and was restarted`));
     this.spawn();
     this.onRestart(reason);
+  }
+
+  /// Stops the worker for good; calls in flight fail with `error`.
+  terminate(error) {
+    this.worker.terminate();
+    this.failPending(error);
   }
 }

@@ -1,36 +1,46 @@
-// The model side of the page: a module Web Worker that owns the wasm module, so the page never freezes.
+// The model side of the package: a module Web Worker that owns the wasm module, so the page
+// never freezes. index.js is its only caller; this is the protocol between them.
 //
 // Page -> worker: { id, op, args }. Worker -> page: { id, result } or { id, error: { message, code } },
-// before those, for streaming calls, { id, partial }; and, unasked, { event, ... }. Codes: "no_model"
-// (the model is missing or failed to load), "no_tokens" (the tokenizer failed to load), "crashed"
-// (the wasm module trapped), "bad_input".
+// before those, for streaming calls, { id, partial }; and, unasked, { event, ... }. The codes are
+// GatitoError's (errors.js).
 //
-//   load       { model: "models/gatito-s/" }   -> { tokens: {ok, vocabularySize | error},
-//                                                   weights: {shipped, ok, parameters?, reason?} }
+//   load       { model: absolute URL of the model's folder }  -> { tokens: {ok, vocabularySize | error},
+//                                                                 weights: {shipped, ok, parameters?, reason?} }
 //   backend    { want: "auto" | "webgpu" | "cpu" } -> { want, active, reason, adapter? }
 //   worlds     {}                              -> WorldSpec[] (name, kind, action, description, max_steps)
 //   references { world }                       -> { expert: {mean, std}, random: {mean, std}, episodes, seed }
-//   start      { panel, world | mission, seed, actor, speed, running } -> { info, frame, tokens }
-//   set        { panel, actor?, speed?, running?, held? }  changes a panel's loop -> { running }
-//   act        { panel, action }               one step with a person's action -> { done }, and a "step" event
-//   push       { panel, x, y }                 shove the world's body (x right, y up) -> {}
-//   image      { bytes }                       -> patch report with the 64x64 `rgb`
-//   sentence   { question }                    -> the sequence of the last image and the question
+//   start      { episode, world | mission, seed, actor, speed, running } -> { info, frame, tokens }
+//   set        { episode, actor?, speed?, running?, held? }  changes an episode's loop -> { running }
+//   act        { episode, action }             one step with a person's action -> { done }, and a "step" event
+//   push       { episode, x, y }               shove the world's body (x right, y up) -> {}
+//   stop       { episode }                     ends an episode (nothing, if it is not playing) -> {}
+//   control    { body, actions, seed }         the model acts for another page's own body from now on;
+//                                              actions: { discrete: n } or { continuous: d } -> {}
+//   decide     { body, observation }           observation { text?, values?, discrete?, image? } -> one
+//                                              action: { action, probabilities, backend, fellBack? }
+//   forget     { body } / release { body }     a new episode for that body / the body is let go -> {}
+//   image      { image }                       -> patch report with the 64x64 `rgb`
+//   sentence   { image, question }             -> the sequence of the image and the question
 //   sample     { seed }                        -> { png, caption, questions }
 //   missions   { count, seed }                 -> [{ text, held_out }] example missions (start takes typed ones)
 //   text       { text } / values { values, action }  -> tokens of text or values
-//   caption    {} / ask { question }           -> { text }, after partials { text } as each token comes
+//   caption    { image } / ask { image, question }  -> { text }, after partials { text } as each token comes
 //   bench      { backend: "cpu" | "webgpu", steps } -> the benchmark's report (see crate/src/web/bench.rs)
 //   test:crash, test:lose-device               diagnostics: throw in the worker's global scope; destroy the GPU device
 //
+// An `image` is { bytes } (an encoded file: PNG, JPEG, WebP, GIF) or { rgb } (the 64x64 RGB
+// input of an image report, so a picture is decoded once however often it is asked about).
+//
 // Events: { event: "progress", file, loaded, total }   model files downloading
-//         { event: "step", panel, report, rewards, frame, tokens, timing, running }   once per tick per running panel
-//         { event: "step-error", panel, message }   a panel's loop stopped on an error
+//         { event: "step", episode, report, rewards, frame, tokens, timing, running }   once per tick per running episode
+//         { event: "step-error", episode, message, code }   an episode's loop stopped on an error
 //         { event: "backend", ... }    the backend changed on its own (a lost device)
 //         { event: "fatal", message }  the wasm module trapped; the page restarts this worker
 // Actors: "model" (the trained transformer, decoding from the episode's tokens), "expert",
 // "random", and "you" (the person's held or pressed action).
-import init, { Tokens, Model, Session, worlds, referenceScores, summarize, exampleMissions, sampleScene } from "./pkg/gatito.js";
+import { GatitoError } from "./errors.js";
+import init, { Tokens, Model, Session, Controller, worlds, referenceScores, summarize, exampleMissions, sampleScene } from "./wasm/gatito.js";
 
 const NO_MODEL =
   "This build ships no trained model (models/gatito-s holds no model.safetensors); " +
@@ -41,23 +51,15 @@ const TICK_MS = 16;
 /// Work per tick stays well under a frame, so the worker answers requests between ticks.
 const BUDGET_MS = 10;
 
-class OpError extends Error {
-  constructor(code, message) {
-    super(message);
-    this.code = code;
-  }
-}
-
 const state = {
   tokens: null,
   tokensError: "the tokenizer is not loaded yet",
   model: null,
   modelError: "the model is not loaded yet",
-  lastImage: null,
   references: new Map(),
 };
-/// The live worlds, one per panel: { session, actor, speed, running, held, due }.
-const panels = new Map();
+/// The live worlds by episode id: { session, actor, speed, running, held, due }.
+const episodes = new Map();
 
 // --- Loading: the manifest, integrity, the Cache API ---------------------------------------------
 
@@ -66,7 +68,7 @@ const sha256 = async (bytes) => hex(await crypto.subtle.digest("SHA-256", bytes)
 
 async function download(url, name, expected) {
   const response = await fetch(url);
-  if (!response.ok) throw new OpError("missing", `${name} could not be fetched (HTTP ${response.status})`);
+  if (!response.ok) throw new GatitoError("missing", `${name} could not be fetched (HTTP ${response.status})`);
   const total = Number(response.headers.get("content-length")) || expected || 0;
   const reader = response.body.getReader();
   const chunks = [];
@@ -107,7 +109,7 @@ async function fetchVerified(base, name, entry) {
   const bytes = await download(url, name, entry.bytes);
   const actual = await sha256(bytes);
   if (actual !== entry.sha256) {
-    throw new OpError(
+    throw new GatitoError(
       "corrupt",
       `${name} failed its integrity check (sha256 ${actual.slice(0, 12)}…, the manifest says ${entry.sha256.slice(0, 12)}…); ` +
         "the download is corrupt or the build is stale",
@@ -127,13 +129,13 @@ async function load({ model }) {
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     manifest = await response.json();
   } catch (error) {
-    problem = `${model}manifest.json could not be read (${error.message}); build the page with ./build.sh`;
+    problem = `${new URL("manifest.json", base)} could not be read (${error.message}); build.sh writes it beside the model files`;
   }
   const files = manifest?.files ?? {};
   let tokenizer = null;
   try {
-    if (problem) throw new OpError("missing", problem);
-    if (!files["tokenizer.json"]) throw new OpError("missing", "the manifest lists no tokenizer.json");
+    if (problem) throw new GatitoError("missing", problem);
+    if (!files["tokenizer.json"]) throw new GatitoError("missing", "the manifest lists no tokenizer.json");
     tokenizer = await fetchVerified(base, "tokenizer.json", files["tokenizer.json"]);
     state.tokens?.free();
     state.tokens = new Tokens(tokenizer);
@@ -161,7 +163,7 @@ async function loadModel(base, files, shipped, tokenizer) {
     return;
   }
   try {
-    if (!tokenizer) throw new OpError("no_model", state.tokensError);
+    if (!tokenizer) throw new GatitoError("no_model", state.tokensError);
     const config = await fetchVerified(base, "config.json", files["config.json"]);
     const weights = await fetchVerified(base, "model.safetensors", files["model.safetensors"]);
     state.model = new Model(config, weights, tokenizer);
@@ -172,12 +174,12 @@ async function loadModel(base, files, shipped, tokenizer) {
 }
 
 function model() {
-  if (!state.model) throw new OpError("no_model", state.modelError);
+  if (!state.model) throw new GatitoError("no_model", state.modelError);
   return state.model;
 }
 
 function tokens() {
-  if (!state.tokens) throw new OpError("no_tokens", state.tokensError);
+  if (!state.tokens) throw new GatitoError("no_tokens", state.tokensError);
   return state.tokens;
 }
 
@@ -227,18 +229,18 @@ function fellBack(why) {
 
 // --- Live worlds -----------------------------------------------------------------------------------
 
-function panel(name) {
-  const p = panels.get(name);
-  if (!p) throw new OpError("bad_input", `nothing is playing in ${name}`);
+function episode(id) {
+  const p = episodes.get(id);
+  if (!p) throw new GatitoError("bad_input", `episode ${id} is not playing (it was stopped, or the worker restarted)`);
   return p;
 }
 
 function checkActor(actor) {
   if (actor === "model") model();
-  else if (!["expert", "random", "you"].includes(actor)) throw new OpError("bad_input", `unknown actor ${actor}`);
+  else if (!["expert", "random", "you"].includes(actor)) throw new GatitoError("bad_input", `unknown actor ${actor}`);
 }
 
-/// The step argument for the panel's actor (`held` is what a person's keys choose, the no-op
+/// The step argument for the episode's actor (`held` is what a person's keys choose, the no-op
 /// when none is held); `null` while a person has not chosen yet, which waits for them.
 function actorArgument(p) {
   if (p.actor !== "you") return { actor: p.actor };
@@ -257,7 +259,7 @@ function snapshot(p) {
   return { frame, sequence, tokenMs };
 }
 
-function publish(name, p, report, rewards, stepMs) {
+function publish(id, p, report, rewards, stepMs) {
   const { frame, sequence, tokenMs } = snapshot(p);
   const timing = {
     stepMs: stepMs / Math.max(rewards.length, 1),
@@ -266,10 +268,10 @@ function publish(name, p, report, rewards, stepMs) {
     model: p.actor === "model",
   };
   const transfer = [frame.rgba.buffer, ...(sequence?.rgb ? [sequence.rgb.buffer] : [])];
-  self.postMessage({ event: "step", panel: name, report, rewards, frame, tokens: sequence, timing, running: p.running }, transfer);
+  self.postMessage({ event: "step", episode: id, report, rewards, frame, tokens: sequence, timing, running: p.running }, transfer);
 }
 
-/// One step of the panel's actor; the model's decision may wait on the GPU.
+/// One step of the episode's actor; the model's decision may wait on the GPU.
 async function stepOnce(p, actor) {
   if (p.actor !== "model") return p.session.step(actor);
   const decided = await p.session.decide(model());
@@ -277,10 +279,11 @@ async function stepOnce(p, actor) {
   return p.session.applyDecision();
 }
 
-async function advance(name, p, until) {
+async function advance(id, p, until) {
   const rewards = [];
   let report = null;
   let stepMs = 0;
+  if (p.retired) return;
   p.busy = true;
   try {
     while (!p.retired && !p.session.done && (p.speed === Infinity || p.due >= 1) && performance.now() < until) {
@@ -295,10 +298,10 @@ async function advance(name, p, until) {
   } finally {
     p.busy = false;
   }
-  // A panel restarted while it stepped is let go only now that nothing uses it.
+  // An episode stopped while it stepped is let go only now that nothing uses it.
   if (p.retired) return p.session.free();
   if (p.session.done) p.running = false;
-  if (report) publish(name, p, report, rewards, stepMs);
+  if (report) publish(id, p, report, rewards, stepMs);
 }
 
 let ticking = false;
@@ -315,43 +318,43 @@ async function tick() {
   const now = performance.now();
   const seconds = (now - lastTick) / 1000;
   lastTick = now;
-  const running = [...panels].filter(([, p]) => p.running);
-  for (const [name, p] of running) {
+  const running = [...episodes].filter(([, p]) => p.running);
+  for (const [id, p] of running) {
     // A stalled tick does not turn into a burst: at most a quarter second is made up.
     if (p.speed !== Infinity) p.due = Math.min(p.due + p.speed * seconds, p.speed / 4 + 1);
     try {
-      await advance(name, p, now + BUDGET_MS / running.length);
+      await advance(id, p, now + BUDGET_MS / running.length);
     } catch (error) {
       p.running = false;
       report(error);
-      self.postMessage({ event: "step-error", panel: name, message: error.message });
+      self.postMessage({ event: "step-error", episode: id, message: error.message, code: error?.code ?? "bad_input" });
     }
   }
   if (running.length) setTimeout(tick, TICK_MS);
   else ticking = false;
 }
 
-function start({ panel: name, world, mission, seed = 0, actor = "expert", speed = 10, running = true }) {
+function start({ episode: id, world, mission, seed = 0, actor = "expert", speed = 10, running = true }) {
   checkActor(actor);
   const session = mission !== undefined ? Session.withMission(mission, seed) : new Session(world, seed);
-  retire(panels.get(name));
   const p = { session, actor, speed, running, held: null, due: 0 };
-  panels.set(name, p);
+  episodes.set(id, p);
   if (running) schedule();
   const { frame, sequence } = snapshot(p);
   return { info: session.info(), frame, tokens: sequence };
 }
 
-/// Frees a panel's session, or, while a step is in flight, has the step free it.
+/// Frees an episode's session, or, while a step is in flight, has the step free it; a tick
+/// that still holds the episode skips it.
 function retire(p) {
   if (!p) return;
-  if (p.busy) p.retired = true;
-  else p.session.free();
+  p.retired = true;
+  if (!p.busy) p.session.free();
 }
 
-function set({ panel: name, actor, speed, running, held }) {
+function set({ episode: id, actor, speed, running, held }) {
   if (actor !== undefined) checkActor(actor);
-  const p = panel(name);
+  const p = episode(id);
   if (actor !== undefined) p.actor = actor;
   if (speed !== undefined) {
     p.speed = speed;
@@ -363,12 +366,17 @@ function set({ panel: name, actor, speed, running, held }) {
   return { running: p.running };
 }
 
-function act({ panel: name, action }) {
-  const p = panel(name);
+function stop({ episode: id }) {
+  retire(episodes.get(id));
+  episodes.delete(id);
+}
+
+function act({ episode: id, action }) {
+  const p = episode(id);
   if (p.session.done) return { done: true };
   const start = performance.now();
   const report = p.session.step({ actor: "chosen", action });
-  publish(name, p, report, [report.reward], performance.now() - start);
+  publish(id, p, report, [report.reward], performance.now() - start);
   return { done: report.done };
 }
 
@@ -390,24 +398,54 @@ async function playReferences(world) {
   return { episodes: REFERENCE_EPISODES, seed: REFERENCE_SEED, expert: summarize(scores.expert), random: summarize(scores.random) };
 }
 
+// --- Other pages' bodies --------------------------------------------------------------------------
+
+/// The model acting for another page's own game or body, by id: a Controller each, which keeps
+/// the episode's observations so far.
+const bodies = new Map();
+
+function body(id) {
+  const controller = bodies.get(id);
+  if (!controller) throw new GatitoError("bad_input", `body ${id} is not controlled (it was released, or the worker restarted)`);
+  return controller;
+}
+
+function control({ body: id, actions, seed = 0 }) {
+  model();
+  bodies.get(id)?.free();
+  bodies.set(id, new Controller(actions, seed));
+  return {};
+}
+
+async function decide({ body: id, observation: { image, ...values } = {} }) {
+  const acted = await body(id).act(model(), values, image === undefined ? undefined : pixels(image));
+  if (acted.fellBack) fellBack(acted.fellBack);
+  return acted;
+}
+
+function release({ body: id }) {
+  bodies.get(id)?.free();
+  bodies.delete(id);
+}
+
 // --- Images and questions ------------------------------------------------------------------------
 
-function image({ bytes }) {
-  const report = tokens().image(new Uint8Array(bytes));
-  state.lastImage = report.rgb.slice();
-  return report;
+/// The 64x64 RGB input of an image (see the protocol above for its two forms).
+function pixels({ bytes, rgb } = {}) {
+  if (rgb) return new Uint8Array(rgb);
+  if (bytes) return tokens().image(new Uint8Array(bytes)).rgb;
+  throw new GatitoError("bad_input", "no image was given");
 }
 
-function sentence({ question = "" }) {
-  if (!state.lastImage) throw new OpError("bad_input", "choose, draw or drop an image first");
-  return tokens().sentence(state.lastImage, question);
+function image({ image: { bytes } = {} }) {
+  if (!bytes) throw new GatitoError("bad_input", "no image file was given");
+  return tokens().image(new Uint8Array(bytes));
 }
 
-/// Captions the last image, or answers `question` about it, streaming the text as it grows.
-async function describe(id, question) {
-  if (!state.lastImage) throw new OpError("bad_input", "choose, draw or drop an image first");
-  if (question !== null && !question.trim()) throw new OpError("bad_input", "type a question first");
-  const text = await model().describe(state.lastImage, question, (soFar) => self.postMessage({ id, partial: { text: soFar } }));
+/// Captions an image, or answers `question` about it, streaming the text as it grows.
+async function describe(id, image, question) {
+  if (question !== null && !question?.trim()) throw new GatitoError("bad_input", "type a question first");
+  const text = await model().describe(pixels(image), question, (soFar) => self.postMessage({ id, partial: { text: soFar } }));
   return { text };
 }
 
@@ -421,15 +459,20 @@ const ops = {
   start,
   set,
   act,
-  push: ({ panel: name, x, y }) => panel(name).session.push(x, y),
+  push: ({ episode: id, x, y }) => episode(id).session.push(x, y),
+  stop,
+  control,
+  decide,
+  forget: ({ body: id }) => body(id).reset(),
+  release,
   image,
-  sentence,
+  sentence: ({ image, question = "" }) => tokens().sentence(pixels(image), question),
   sample: ({ seed }) => sampleScene(seed),
   missions: ({ count, seed }) => exampleMissions(count, seed),
   text: ({ text }) => tokens().text(text),
   values: ({ values, action }) => tokens().continuous(Float32Array.from(values), action),
-  caption: (_, id) => describe(id, null),
-  ask: ({ question = "" }, id) => describe(id, question),
+  caption: ({ image }, id) => describe(id, image, null),
+  ask: ({ image, question = "" }, id) => describe(id, image, question),
   bench: ({ backend = "cpu", steps = 200 }) => model().bench(backend, steps),
   "test:crash": () => {
     setTimeout(() => {
@@ -440,7 +483,7 @@ const ops = {
     try {
       model().loseDevice();
     } catch (error) {
-      throw new OpError("bad_input", `${error.message}; choose WebGPU first`);
+      throw new GatitoError("bad_input", `${error.message}; choose WebGPU first`);
     }
   },
 };
@@ -459,7 +502,7 @@ function transfers(result) {
 
 self.onmessage = async ({ data: { id, op, args } }) => {
   try {
-    if (!Object.hasOwn(ops, op)) throw new OpError("bad_input", `unknown operation ${op}`);
+    if (!Object.hasOwn(ops, op)) throw new GatitoError("bad_input", `unknown operation ${op}`);
     const result = await ops[op](args ?? {}, id);
     self.postMessage({ id, result }, transfers(result));
   } catch (error) {

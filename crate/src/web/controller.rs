@@ -1,0 +1,134 @@
+//! The model acting on observations from outside its worlds: another page's own game or
+//! body. The page hands in each observation (text, a 64x64 picture, values, discrete
+//! values), the model decodes one action for the action space the page declared, and the
+//! observations so far stay in its context, as in one of its own episodes.
+
+use super::model::{self, Model};
+use super::{picture, to_js};
+use crate::agent::{Agent, Backend};
+use crate::envs::ActionSpec;
+use crate::tokens::values::{self, ValueKind};
+use crate::tokens::{Action, Observation};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+/// The most actions of a discrete space: one value bin each.
+const MOST_DISCRETE: u32 = 1024;
+/// The most values of a continuous action: each is a token the model decodes in turn.
+const MOST_CONTINUOUS: usize = 32;
+
+/// An action space as the page declares it: `{discrete: n}` (one of `0..n`) or
+/// `{continuous: d}` (`d` values in [-1, 1]).
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum Space {
+    Discrete(u32),
+    Continuous(usize),
+}
+
+/// The parts of an observation that cross as plain values; the picture comes beside them.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Values {
+    text: Option<String>,
+    #[serde(default)]
+    values: Vec<f32>,
+    #[serde(default)]
+    discrete: Vec<i64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Acted {
+    action: Action,
+    /// For a discrete action, the probability of each one; for a continuous action, the
+    /// probability the model gave each value's chosen bin.
+    probabilities: Vec<f32>,
+    backend: Backend,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fell_back: Option<String>,
+}
+
+/// One outside episode: its action space and the model's context so far.
+#[wasm_bindgen]
+pub struct Controller {
+    spec: ActionSpec,
+    seed: u32,
+    /// Made at the first decision; shared with the decision in flight.
+    agent: Option<Rc<RefCell<Agent>>>,
+}
+
+#[wasm_bindgen]
+impl Controller {
+    /// An episode acting in `space` (see [`Space`]); `seed` breaks ties as in the worlds.
+    #[wasm_bindgen(constructor)]
+    pub fn new(space: JsValue, seed: u32) -> Result<Controller, JsError> {
+        let space: Space = serde_wasm_bindgen::from_value(space)
+            .map_err(|e| JsError::new(&format!("the actions are {{discrete: n}} or {{continuous: d}}: {e}")))?;
+        let spec = match space {
+            Space::Discrete(n @ 1..=MOST_DISCRETE) => {
+                // The model decodes a number; an outside body's actions have no names here.
+                ActionSpec::Discrete { labels: vec![""; n as usize] }
+            }
+            Space::Continuous(dims @ 1..=MOST_CONTINUOUS) => ActionSpec::Continuous { dims },
+            Space::Discrete(n) => {
+                return Err(JsError::new(&format!("a discrete space has 1 to {MOST_DISCRETE} actions, not {n}")));
+            }
+            Space::Continuous(d) => {
+                return Err(JsError::new(&format!("a continuous action has 1 to {MOST_CONTINUOUS} values, not {d}")));
+            }
+        };
+        Ok(Controller { spec, seed, agent: None })
+    }
+
+    /// Observes `values` (`{text?, values?, discrete?}`) and `rgb` (a 64x64 RGB picture, as
+    /// `Tokens.image` reports it), then decodes one action. Resolves with
+    /// `{action, probabilities, backend, fellBack?}`.
+    pub fn act(&mut self, model: &Model, values: JsValue, rgb: Option<Vec<u8>>) -> Result<js_sys::Promise, JsError> {
+        let observation = observation(values, rgb)?;
+        let agent = model.agent_in(&mut self.agent, u64::from(self.seed))?;
+        let (spec, gpu) = (self.spec.clone(), model.gpu());
+        Ok(future_to_promise(async move {
+            let decision = model::decide(agent, gpu, &observation, &spec).await?;
+            let probabilities = match &decision.action {
+                Action::Discrete(_) => decision.distributions.first().cloned().unwrap_or_default(),
+                // The values are their bins' centres, so binning them again finds the bins.
+                Action::Continuous(xs) => values::bins(ValueKind::Action, xs)
+                    .map_err(|e| JsError::new(&e.to_string()))?
+                    .iter()
+                    .zip(&decision.distributions)
+                    .map(|(&bin, p)| p.get(bin as usize).copied().unwrap_or(0.0))
+                    .collect(),
+            };
+            let acted = Acted {
+                action: decision.action,
+                probabilities,
+                backend: decision.backend,
+                fell_back: decision.fell_back,
+            };
+            Ok(to_js(&acted)?)
+        }))
+    }
+
+    /// Forgets the context: the next observation begins a new episode.
+    pub fn reset(&mut self) {
+        self.agent = None;
+    }
+}
+
+fn observation(values: JsValue, rgb: Option<Vec<u8>>) -> Result<Observation, JsError> {
+    let Values { text, values, discrete } = if values.is_undefined() || values.is_null() {
+        Values::default()
+    } else {
+        serde_wasm_bindgen::from_value(values)
+            .map_err(|e| JsError::new(&format!("an observation is {{text?, values?, discrete?}} and a picture: {e}")))?
+    };
+    let image = rgb.map(picture).transpose()?;
+    if text.is_none() && image.is_none() && values.is_empty() && discrete.is_empty() {
+        return Err(JsError::new("an observation needs text, a picture, values or discrete values"));
+    }
+    Ok(Observation { text, image, continuous: values, discrete })
+}
