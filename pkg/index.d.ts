@@ -224,6 +224,8 @@ export class Agent {
   tokens(text: string): Promise<TextTokens>;
   tokens(values: { values: number[]; action?: boolean }): Promise<ValueTokens>;
   tokens(sentence: { image: ImageInput; question?: string }): Promise<Sequence>;
+  /** The tokens of an observation, as a controller reads it, up to the separator. */
+  tokens(observation: { observation: Observation }): Promise<Sequence>;
 
   worlds(): Promise<WorldSpec[]>;
   references(world: string): Promise<References>;

@@ -157,15 +157,17 @@ export class Agent {
   }
 
   /// Tokens of text, of values (`{values, action?}`: observations are mu-law companded, actions
-  /// not), or of an image sentence (`{image, question?}`: its patches, then the question).
+  /// not), of an image sentence (`{image, question?}`: its patches, then the question), or of
+  /// an observation as a controller takes it (`{observation}`: up to the separator).
   async tokens(input) {
     if (typeof input === "string") return this.#call("text", { text: input });
+    if (input?.observation !== undefined) return this.#observe("timestep", input.observation);
     if (Array.isArray(input?.values)) return this.#call("values", { values: input.values.map(Number), action: Boolean(input.action) });
     if (input?.image !== undefined) {
       const question = input.question ?? "";
       return this.#withImage(input.image, (message, transfer) => this.#call("sentence", { image: message, question }, { transfer }));
     }
-    throw new GatitoError("bad_input", "tokens takes text, { values, action? } or { image, question? }");
+    throw new GatitoError("bad_input", "tokens takes text, { values, action? }, { image, question? } or { observation }");
   }
 
   // --- Worlds ----------------------------------------------------------------------------------------
@@ -205,16 +207,9 @@ export class Agent {
   /// observations, as the model's own worlds do, until `reset()`.
   async control(actions, { seed = 0 } = {}) {
     const id = this.#nextBody++;
-    const call = (op, args = {}, options) => this.#call(op, { body: id, ...args }, options);
+    const call = (op, args = {}) => this.#call(op, { body: id, ...args });
     await call("control", { actions, seed });
-    const decide = async (observation) => {
-      if (typeof observation !== "object" || observation === null) {
-        throw new GatitoError("bad_input", "an observation is { text?, image?, values?, discrete? }");
-      }
-      const { image, ...rest } = observation;
-      if (image === undefined) return call("decide", { observation: rest });
-      return this.#withImage(image, (message, transfer) => call("decide", { observation: { ...rest, image: message } }, { transfer }));
-    };
+    const decide = (observation) => this.#observe("decide", observation, { body: id });
     return new Controller(call, decide);
   }
 
@@ -272,6 +267,17 @@ export class Agent {
     const { message, transfer } = await imageMessage(image);
     if (aborts !== this.#aborts) throw new GatitoError("aborted", "the call was aborted");
     return send(message, transfer);
+  }
+
+  /// Sends an observation (`{ text?, image?, values?, discrete? }`) with `op`, its image made
+  /// ready to cross.
+  async #observe(op, observation, args = {}) {
+    if (typeof observation !== "object" || observation === null) {
+      throw new GatitoError("bad_input", "an observation is { text?, image?, values?, discrete? }");
+    }
+    const { image, ...parts } = observation;
+    if (image === undefined) return this.#call(op, { ...args, observation: parts });
+    return this.#withImage(image, (message, transfer) => this.#call(op, { ...args, observation: { ...parts, image: message } }, { transfer }));
   }
 
   async #describe(op, image, args, onText) {

@@ -25,6 +25,7 @@
 //   sample     { seed }                        -> { png, caption, questions }
 //   missions   { count, seed }                 -> [{ text, held_out }] example missions (start takes typed ones)
 //   text       { text } / values { values, action }  -> tokens of text or values
+//   timestep   { observation }                 -> the tokens of an observation (as decide takes it)
 //   caption    { image } / ask { image, question }  -> { text }, after partials { text } as each token comes
 //   bench      { backend: "cpu" | "webgpu", steps } -> the benchmark's report (see crate/src/web/bench.rs)
 //   test:crash, test:lose-device               diagnostics: throw in the worker's global scope; destroy the GPU device
@@ -471,6 +472,7 @@ const ops = {
   missions: ({ count, seed }) => exampleMissions(count, seed),
   text: ({ text }) => tokens().text(text),
   values: ({ values, action }) => tokens().continuous(Float32Array.from(values), action),
+  timestep: ({ observation: { image, ...parts } = {} }) => tokens().timestep(parts, image === undefined ? undefined : pixels(image)),
   caption: ({ image }, id) => describe(id, image, null),
   ask: ({ image, question = "" }, id) => describe(id, image, question),
   bench: ({ backend = "cpu", steps = 200 }) => model().bench(backend, steps),

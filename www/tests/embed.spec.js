@@ -99,6 +99,8 @@ test("the package acts for a page's own body, in the action space the page decla
     const second = await paddle.act({ image: frame });
     await paddle.reset();
     const arm = await agent.act({ values: [0.1, -0.2, 0.3] }, { continuous: 2 });
+    const seen = await agent.tokens({ observation: { text: "go to the red ball", image: frame, values: [0.5], discrete: [2] } });
+    const read = Object.groupBy(seen.elements, (e) => e.modality);
     await paddle.release();
     const failures = {
       noActions: await code(agent.control({ discrete: 0 })),
@@ -112,7 +114,7 @@ test("the package acts for a page's own body, in the action space the page decla
       released: await code(paddle.act({ image: frame })),
     };
     agent.dispose();
-    return { first, second, arm, failures };
+    return { first, second, arm, read: Object.fromEntries(Object.entries(read).map(([m, es]) => [m, es.length])), failures };
   });
   for (const acted of [result.first, result.second]) {
     expect(acted.action.discrete).toHaveLength(1);
@@ -125,6 +127,8 @@ test("the package acts for a page's own body, in the action space the page decla
   expect(result.arm.action.continuous).toHaveLength(2);
   for (const value of result.arm.action.continuous) expect(Math.abs(value)).toBeLessThanOrEqual(1);
   expect(result.arm.probabilities).toHaveLength(2);
+  expect(result.read).toEqual({ text: expect.any(Number), patch: 16, value: 2, separator: 1 });
+  expect(result.read.text).toBeGreaterThan(3);
   expect(result.failures).toEqual({
     noActions: "bad_input",
     tooManyValues: "bad_input",

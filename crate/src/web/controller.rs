@@ -32,7 +32,7 @@ enum Space {
 /// The parts of an observation that cross as plain values; the picture comes beside them.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct Values {
+struct PlainParts {
     text: Option<String>,
     #[serde(default)]
     values: Vec<f32>,
@@ -119,9 +119,11 @@ impl Controller {
     }
 }
 
-fn observation(values: JsValue, rgb: Option<Vec<u8>>) -> Result<Observation, JsError> {
-    let Values { text, values, discrete } = if values.is_undefined() || values.is_null() {
-        Values::default()
+/// An observation from another page: its plain parts (`{text?, values?, discrete?}`) and a
+/// 64x64 RGB picture, as `Tokens.image` reports it.
+pub(super) fn observation(values: JsValue, rgb: Option<Vec<u8>>) -> Result<Observation, JsError> {
+    let PlainParts { text, values, discrete } = if values.is_undefined() || values.is_null() {
+        PlainParts::default()
     } else {
         serde_wasm_bindgen::from_value(values)
             .map_err(|e| JsError::new(&format!("an observation is {{text?, values?, discrete?}} and a picture: {e}")))?

@@ -1,5 +1,6 @@
 //! The tokenizer as the page uses it.
 
+use super::controller::observation;
 use super::{attach, picture, report, to_js};
 use crate::tokens::{TextTokenizer, ValueKind, Vocabulary, inspect};
 use wasm_bindgen::prelude::*;
@@ -48,6 +49,12 @@ impl Tokens {
         let image = picture(rgb.to_vec())?;
         let question = Some(question.trim()).filter(|q| !q.is_empty());
         sequence_to_js(report::sentence(&self.vocabulary, &image, question)?)
+    }
+
+    /// The tokens of one timestep's observation from another page (see `Controller.act`), up
+    /// to the separator: what the model reads before it acts.
+    pub fn timestep(&self, parts: JsValue, rgb: Option<Vec<u8>>) -> Result<JsValue, JsError> {
+        sequence_to_js(report::timestep(&self.vocabulary, &observation(parts, rgb)?, None)?)
     }
 }
 
