@@ -154,6 +154,7 @@ class TurnWeights:
         turns = acts & (previous >= 0) & (targets != targets.gather(1, previous.clamp(min=0)))
         per_task = torch.zeros(len(self.discrete), 2, device=acts.device)
         per_task.index_add_(0, batch.task, torch.stack([acts.sum(1), turns.sum(1)], 1).float())
+        per_task = distributed.total(per_task)  # under torchrun, the global batch's, as one process would
         rest, turned = per_task[:, 0] - per_task[:, 1], per_task[:, 1]
         weight = (self.odds * rest / turned.clamp(min=1)).clamp(min=1.0)
         return 1.0 + (weight[batch.task, None] - 1.0) * turns.float()
@@ -295,7 +296,7 @@ def main():
                         help="draw each driven episode's student from every round so far, not the latest alone")
     parser.add_argument("--hl-gauss", type=float, default=0.0, metavar="SIGMA",
                         help="spread continuous actions' targets over a normal SIGMA bins wide (0: one-hot; see RUNS.md)")
-    parser.add_argument("--turn-share", type=float, default=0.0, metavar="S",
+    parser.add_argument("--turn-share", type=float, default=0.5, metavar="S",
                         help="weigh the discrete actions that differ from the expert's previous one until they carry "
                              "S of each task's action weight (0: off; see RUNS.md)")
     parser.add_argument("--precision", choices=["auto", "f32", "bf16"], default="auto",
