@@ -413,7 +413,6 @@ function body(id) {
 
 function control({ body: id, actions, seed = 0 }) {
   model();
-  bodies.get(id)?.free();
   bodies.set(id, new Controller(actions, seed));
   return {};
 }
