@@ -3,7 +3,7 @@
 #
 #   ./build.sh         build the page with the shipped model and serve it on http://127.0.0.1:8080
 #   ./build.sh test    run every test: native Rust, wasm in headless Chromium, and the page with Playwright
-#   ./build.sh bench   time the model: native CPU and Vulkan, then CPU-wasm and WebGPU in headless Chromium
+#   ./build.sh bench   time the model against ONNX Runtime: native CPU and Vulkan, then CPU-wasm and WebGPU in headless Chromium
 set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -131,21 +131,40 @@ run_tests() {
     (cd www && npx playwright test)
 }
 
+# The speed peer: the shipped model in ONNX, and ONNX Runtime Web's wasm backend, served from
+# the page's own origin as www/ort/.
+build_peer() {
+    step "the peer: the shipped model exported to ONNX, and ONNX Runtime Web"
+    rm -rf www/ort
+    mkdir -p www/ort
+    python3 models/recipe/export_onnx.py --out www/ort/gatito-s.onnx
+    cp www/node_modules/onnxruntime-web/dist/{ort.wasm.min.mjs,ort-wasm-simd-threaded.mjs,ort-wasm-simd-threaded.wasm} www/ort/
+}
+
 run_bench() {
     setup_debian chromium chromium-driver mesa-vulkan-drivers
     setup_node
-    step "native bench: CPU (candle) and Vulkan (the WGSL engine)"
+    setup_python
     cargo build --release -p gatito
-    local gatito="${CARGO_TARGET_DIR:-target}/release/gatito"
-    mkdir -p artifacts
-    "$gatito" bench --json >artifacts/bench-cpu.json
-    "$gatito" bench --backend gpu --json >artifacts/bench-vulkan.json ||
-        echo '{"backend": "gpu (wgsl engine, native)", "error": "no Vulkan adapter"}' >artifacts/bench-vulkan.json
+    local gatito="${CARGO_TARGET_DIR:-target}/release/gatito" passes=${GATITO_BENCH_PASSES:-5} native=""
+    export GATITO_BENCH_STEPS=${GATITO_BENCH_STEPS:-200}
     build_web
-    step "browser bench: CPU-wasm and WebGPU in headless Chromium"
-    (cd www && GATITO_BENCH=1 npx playwright test tests/bench.spec.js)
+    build_peer
+    mkdir -p artifacts
+    # Passes alternate gatito and ONNX Runtime, so the machine's noise falls on both sides of a ratio.
+    for pass in $(seq "$passes"); do
+        step "native pass $pass of $passes: candle, then ONNX Runtime (CPU EP, 1 thread)"
+        native+="${native:+, }[$("$gatito" bench --steps "$GATITO_BENCH_STEPS" --json),"
+        native+=" $(python3 models/recipe/bench_onnx.py www/ort/gatito-s.onnx --steps "$GATITO_BENCH_STEPS")]"
+    done
+    echo "{\"passes\": [$native]}" >artifacts/bench-native.json
+    step "native bench: Vulkan (the WGSL engine)"
+    "$gatito" bench --backend gpu --steps "$GATITO_BENCH_STEPS" --json >artifacts/bench-vulkan.json ||
+        echo '{"backend": "gpu (wgsl engine, native)", "error": "no Vulkan adapter"}' >artifacts/bench-vulkan.json
+    step "browser bench: CPU-wasm against ONNX Runtime Web in alternating passes, then WebGPU, in headless Chromium"
+    (cd www && GATITO_BENCH=1 GATITO_BENCH_PASSES="$passes" npx playwright test tests/bench.spec.js)
     step "results"
-    python3 scripts/bench_table.py artifacts/bench-cpu.json artifacts/bench-vulkan.json artifacts/bench-browser.json
+    python3 scripts/bench_table.py artifacts/bench-native.json artifacts/bench-vulkan.json artifacts/bench-browser.json
 }
 
 setup_rust
