@@ -86,10 +86,13 @@ class Embedding(nn.Module):
         self.patch_row = nn.Embedding(cfg.position_bins, cfg.d_model)
         self.patch_col = nn.Embedding(cfg.position_bins, cfg.d_model)
 
-    def forward(self, ids, local, is_patch, patches, patch_rows, patch_cols):
+    def forward(self, ids, local, is_patch, patches, patch_rows, patch_cols, hidden=None):
         """ids, local, is_patch: [B, N]. Patch elements (is_patch) take their embedding from
-        patches [P, 768] in row-major order; their ids are ignored."""
+        patches [P, 768] in row-major order; their ids are ignored. Elements where `hidden`
+        [B, N] keep only their local position: there is an element, but not which."""
         x = self.tokens(ids.masked_fill(is_patch, 0))
+        if hidden is not None:
+            x = x.masked_fill(hidden.unsqueeze(-1), 0.0)
         if patches.shape[0]:
             p = self.patch(patches) + self.patch_row(patch_rows) + self.patch_col(patch_cols)
             x = x.masked_scatter(is_patch.unsqueeze(-1), p.to(x.dtype))
@@ -158,8 +161,8 @@ class Gatito(nn.Module):
         bias = -self.slopes.to(device)[:, None, None] * distance
         return bias.masked_fill(distance < 0, -math.inf)
 
-    def forward(self, ids, local, is_patch, patches, patch_rows, patch_cols):
-        x = self.embed(ids, local, is_patch, patches, patch_rows, patch_cols)
+    def forward(self, ids, local, is_patch, patches, patch_rows, patch_cols, hidden=None):
+        x = self.embed(ids, local, is_patch, patches, patch_rows, patch_cols, hidden)
         bias = self.attention_bias(ids.shape[1], ids.device)
         for block in self.blocks:
             x = block(x, bias)

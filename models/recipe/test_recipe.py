@@ -13,8 +13,8 @@ from dagger import Dagger
 from export import export
 from model import PATCH_LEN, Config, Gatito
 from stream import ACTION, Batch, Stream
-from train import (PRESETS, SpreadActions, TurnWeights, choose_precision, hl_gauss, learning_rate, make_optimizer,
-                   native_bf16, save_checkpoint, sequence_losses, train)
+from train import (PRESETS, SpreadActions, TurnWeights, choose_precision, hide_actions, hl_gauss, learning_rate,
+                   make_optimizer, native_bf16, save_checkpoint, sequence_losses, train)
 
 
 def tiny_config(tokenizer_path):
@@ -216,6 +216,33 @@ def test_turns_weigh_what_makes_them_carry_their_share_of_each_task_s_actions(to
     plain, plain_counts = sequence_losses(uniform, batch)
     assert counts[0] > plain_counts[0] and (counts[1:] == plain_counts[1:]).all(), "turns count for more"
     assert torch.allclose(losses, plain), "a mean of equal losses stays what it was"
+
+
+def test_hidden_actions_leave_their_targets_and_only_their_place_in_the_input(tokenizer_path):
+    cfg = tiny_config(tokenizer_path)
+    batch = fixed_batch(cfg, batch=2)
+    batch.modality[batch.loss_mask] = ACTION
+    assert (hide_actions(batch, 1.0, seed=0) == (batch.modality == ACTION)).all(), "every action, and nothing else"
+    assert not hide_actions(batch, 0.0, seed=0).any()
+    share = hide_actions(batch, 0.5, seed=0).sum() / (batch.modality == ACTION).sum()
+    assert 0.35 < share < 0.65, f"about half: {share:.2f}"
+    assert torch.equal(hide_actions(batch, 0.5, seed=1), hide_actions(batch, 0.5, seed=1)), "the seed decides"
+    assert not torch.equal(hide_actions(batch, 0.5, seed=1), hide_actions(batch, 0.5, seed=2))
+
+    model = Gatito(cfg).eval()
+    hidden = torch.zeros_like(batch.loss_mask)
+    first = batch.loss_mask[0].nonzero()[0, 0]
+    hidden[0, first] = True
+    other = batch.ids.clone()
+    other[0, first] = cfg.text_vocab + (batch.ids[0, first] - cfg.text_vocab + 1) % 7
+    with torch.no_grad():
+        seen = model(*batch.inputs())
+        unseen = model(*batch.inputs(), hidden)
+        swapped = dataclasses.replace(batch, ids=other)
+        unseen_swapped = model(*swapped.inputs(), hidden)
+    assert torch.equal(seen[:, :first], unseen[:, :first]), "nothing before it changes"
+    assert not torch.allclose(seen[0, first:], unseen[0, first:]), "what follows no longer sees it"
+    assert torch.equal(unseen, unseen_swapped), "a hidden action says nothing of which it was"
 
 
 def test_dagger_rounds_hand_the_models_so_far_to_the_data(tmp_path, tokenizer_path, gatito_bin):

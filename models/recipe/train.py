@@ -10,7 +10,9 @@ question to ask of any change. Precision: bf16 autocast on a GPU; on a CPU with 
 (AMX or AVX512-BF16) whichever of bf16 and f32 a few timed steps show faster, since the flags
 alone do not say (elsewhere bf16 is emulated and about 25x slower, so f32). AdamW with linear
 warmup and a cosine schedule, gradient clipping. Loss falls on text targets and actions only
-(the stream's targets); --hl-gauss spreads continuous actions' targets over neighbouring bins.
+(the stream's targets); --hl-gauss spreads continuous actions' targets over neighbouring bins,
+--turn-share weighs the actions where the expert changes its choice, and --hide-actions hides
+input actions at random so that the state, not the last move, predicts the next.
 DAgger in rounds: every --dagger-every steps the models so far drive --student-share of the
 worlds' episodes, labelled by the expert (dagger.py). Checkpoints are written atomically every
 --checkpoint-every steps; a run continues from its last one exactly as if it had never stopped,
@@ -160,6 +162,15 @@ class TurnWeights:
         return 1.0 + (weight[batch.task, None] - 1.0) * turns.float()
 
 
+def hide_actions(batch, share, seed):
+    """Which input actions to hide, each with chance `share`: [B, N]. Causal confusion (de Haan et
+    al. 2019): the previous actions predict the next one well, so an imitator can lean on them and
+    not read the state; with some hidden it must read the state to know what was done. Targets stay.
+    Drawn from `seed` (the step's), so that a resumed run hides what an unbroken one would."""
+    draw = torch.rand(batch.ids.shape, generator=torch.Generator().manual_seed(seed))
+    return (batch.modality == ACTION) & (draw.to(batch.ids.device) < share)
+
+
 def sequence_losses(logits, batch, spread=None, turns=None):
     """Mean next-token loss of each sequence over its loss-masked targets: [B] (0 where none), and the
     weight they carry. `spread` (a SpreadActions) replaces continuous actions' one-hot targets with
@@ -197,11 +208,12 @@ def out_of_time(deadline, began, steps_done, ahead):
 
 
 def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_every=500, task_names=(),
-          start=0, optimizer=None, quiet=False, bf16=False, after_step=None, spread=None, turns=None, deadline=None):
+          start=0, optimizer=None, quiet=False, bf16=False, after_step=None, spread=None, turns=None, deadline=None,
+          hide=0.0):
     """Runs steps start..steps on the model's device; returns the list of (step, loss). Logs to out/log.csv.
     `after_step(steps_done, model)` is called after every step but the last (the data's restarts and
     DAgger's rounds); `spread` (a SpreadActions) gives continuous actions HL-Gauss targets and `turns` (a
-    TurnWeights) weighs the discrete actions' turns. `deadline`
+    TurnWeights) weighs the discrete actions' turns; `hide` is the chance that an input action is hidden. `deadline`
     (a time.monotonic()) ends the run at the last checkpoint that the pace so far reaches before it;
     the same command then goes on from there. `model` may be wrapped in DistributedDataParallel:
     each process trains on its own batches towards the mean loss over all their targets, and the
@@ -228,7 +240,8 @@ def train(model, batches, steps, out, lr=1e-3, warmup=200, clip=1.0, checkpoint_
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, lr, warmup, steps)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            logits = model(*batch.inputs())
+            hidden = hide_actions(batch, hide, step * distributed.world() + distributed.rank()) if hide else None
+            logits = model(*batch.inputs(), hidden)
         losses, counts = sequence_losses(logits, batch, spread, turns)
         # This process's share of the mean over every process's targets; DDP averages the
         # gradients over the processes, which the factor undoes.
@@ -299,6 +312,8 @@ def main():
     parser.add_argument("--turn-share", type=float, default=0.5, metavar="S",
                         help="weigh the discrete actions that differ from the expert's previous one until they carry "
                              "S of each task's action weight (0: off; see RUNS.md)")
+    parser.add_argument("--hide-actions", type=float, default=0.5, metavar="P",
+                        help="hide each input action from the model with chance P; its target stays (0: off; see RUNS.md)")
     parser.add_argument("--precision", choices=["auto", "f32", "bf16"], default="auto",
                         help="auto: bf16 on a GPU; on a CPU whichever a few timed steps show faster")
     parser.add_argument("--threads", type=int, default=None, help="torch's CPU threads (default: torch's own)")
@@ -356,7 +371,7 @@ def main():
     history = train(replica, itertools.chain([first], batches), args.steps, args.out, lr=args.lr,
                     warmup=args.warmup, checkpoint_every=args.checkpoint_every, task_names=stream.task_names,
                     start=start, optimizer=optimizer, bf16=bf16, after_step=stream.after_step, spread=spread,
-                    turns=turns, deadline=deadline)
+                    turns=turns, deadline=deadline, hide=args.hide_actions)
     stream.close()
     if history and history[-1][0] + 1 < args.steps and distributed.is_main():
         print(f"stopped at step {history[-1][0] + 1} of {args.steps} for --hours {args.hours}: "
