@@ -41,7 +41,6 @@
 // Actors: "model" (the trained transformer, decoding from the episode's tokens), "expert",
 // "random", and "you" (the person's held or pressed action).
 import { GatitoError } from "./errors.js";
-import init, { Tokens, Model, Session, Controller, worlds, referenceScores, summarize, exampleMissions, sampleScene } from "./wasm/gatito.js";
 
 const NO_MODEL =
   "This build ships no trained model (models/gatito-s holds no model.safetensors); " +
@@ -120,8 +119,22 @@ async function fetchVerified(base, name, entry) {
   return bytes;
 }
 
+/// A module whose one function uses f32x4.relaxed_madd: it validates where the browser has
+/// relaxed SIMD.
+const F32X4_ZERO = [0x43, 0, 0, 0, 0, 0xfd, 0x13];
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0,
+  10, 28, 1, 26, 0, ...F32X4_ZERO, ...F32X4_ZERO, ...F32X4_ZERO, 0xfd, 0x85, 0x02, 0x0b,
+]);
+
+/// The wasm module's bindings, once `load` has imported them: the build with relaxed SIMD (its
+/// matrix products use fused multiply-adds) where the browser validates it, the plain SIMD
+/// build elsewhere. Each build has bindings of its own.
+let wasm = null;
+
 async function load({ model }) {
-  await init();
+  wasm = await import(WebAssembly.validate(RELAXED_SIMD_PROBE) ? "./wasm/relaxed/gatito.js" : "./wasm/gatito.js");
+  await wasm.default();
   const base = new URL(model, self.location.href);
   let manifest = null;
   let problem = null;
@@ -139,7 +152,7 @@ async function load({ model }) {
     if (!files["tokenizer.json"]) throw new GatitoError("missing", "the manifest lists no tokenizer.json");
     tokenizer = await fetchVerified(base, "tokenizer.json", files["tokenizer.json"]);
     state.tokens?.free();
-    state.tokens = new Tokens(tokenizer);
+    state.tokens = new wasm.Tokens(tokenizer);
     state.tokensError = null;
   } catch (error) {
     state.tokens = null;
@@ -167,7 +180,7 @@ async function loadModel(base, files, shipped, tokenizer) {
     if (!tokenizer) throw new GatitoError("no_model", state.tokensError);
     const config = await fetchVerified(base, "config.json", files["config.json"]);
     const weights = await fetchVerified(base, "model.safetensors", files["model.safetensors"]);
-    state.model = new Model(config, weights, tokenizer);
+    state.model = new wasm.Model(config, weights, tokenizer);
     state.modelError = null;
   } catch (error) {
     state.modelError = `the model could not be loaded: ${error.message}`;
@@ -337,7 +350,7 @@ async function tick() {
 
 function start({ episode: id, world, mission, seed = 0, actor = "expert", speed = 10, running = true }) {
   checkActor(actor);
-  const session = mission !== undefined ? Session.withMission(mission, seed) : new Session(world, seed);
+  const session = mission !== undefined ? wasm.Session.withMission(mission, seed) : new wasm.Session(world, seed);
   const p = { session, actor, speed, running, held: null, due: 0 };
   episodes.set(id, p);
   if (running) schedule();
@@ -391,12 +404,12 @@ function references({ world }) {
 async function playReferences(world) {
   const scores = { expert: [], random: [] };
   for (let i = 0; i < REFERENCE_EPISODES; i++) {
-    const episode = referenceScores(world, 1, REFERENCE_SEED + i);
+    const episode = wasm.referenceScores(world, 1, REFERENCE_SEED + i);
     scores.expert.push(...episode.expert.scores);
     scores.random.push(...episode.random.scores);
     await new Promise((resolve) => setTimeout(resolve));
   }
-  return { episodes: REFERENCE_EPISODES, seed: REFERENCE_SEED, expert: summarize(scores.expert), random: summarize(scores.random) };
+  return { episodes: REFERENCE_EPISODES, seed: REFERENCE_SEED, expert: wasm.summarize(scores.expert), random: wasm.summarize(scores.random) };
 }
 
 // --- Other pages' bodies --------------------------------------------------------------------------
@@ -413,7 +426,7 @@ function body(id) {
 
 function control({ body: id, actions, seed = 0 }) {
   model();
-  bodies.set(id, new Controller(actions, seed));
+  bodies.set(id, new wasm.Controller(actions, seed));
   return {};
 }
 
@@ -454,7 +467,7 @@ async function describe(id, image, question) {
 const ops = {
   load,
   backend,
-  worlds: () => worlds(),
+  worlds: () => wasm.worlds(),
   references,
   start,
   set,
@@ -467,8 +480,8 @@ const ops = {
   release,
   image,
   sentence: ({ image, question = "" }) => tokens().sentence(pixels(image), question),
-  sample: ({ seed }) => sampleScene(seed),
-  missions: ({ count, seed }) => exampleMissions(count, seed),
+  sample: ({ seed }) => wasm.sampleScene(seed),
+  missions: ({ count, seed }) => wasm.exampleMissions(count, seed),
   text: ({ text }) => tokens().text(text),
   values: ({ values, action }) => tokens().continuous(Float32Array.from(values), action),
   timestep: ({ observation: { image, ...parts } = {} }) => tokens().timestep(parts, image === undefined ? undefined : pixels(image)),

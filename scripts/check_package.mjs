@@ -10,7 +10,7 @@ const [packed] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", 
 const paths = packed.files.map((file) => file.path);
 const problems = [];
 
-const required = ["package.json", "index.js", "index.d.ts", "worker.js", "wasm/gatito.js", "wasm/gatito.d.ts", "wasm/gatito_bg.wasm"];
+const required = ["package.json", "index.js", "index.d.ts", "worker.js", "wasm/gatito.js", "wasm/gatito.d.ts", "wasm/gatito_bg.wasm", "wasm/relaxed/gatito.js", "wasm/relaxed/gatito_bg.wasm"];
 for (const path of required) if (!paths.includes(path)) problems.push(`${path} is not packed`);
 for (const path of paths) if (/(^|\/)tests?\/|\.(spec|test)\.[jt]s$/.test(path)) problems.push(`a test is packed: ${path}`);
 

@@ -26,6 +26,8 @@ const SHELL = [
   "gatito/worker.js",
   "gatito/wasm/gatito.js",
   "gatito/wasm/gatito_bg.wasm",
+  "gatito/wasm/relaxed/gatito.js",
+  "gatito/wasm/relaxed/gatito_bg.wasm",
   "models/gatito-s/manifest.json",
 ];
 

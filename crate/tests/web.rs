@@ -287,6 +287,25 @@ fn every_world_steps_in_the_browser() {
     }
 }
 
+/// candle in wasm reproduces the tiny model's golden logits. build.sh also runs these tests in
+/// the relaxed-SIMD build, where this holds its own matrix kernel to PyTorch.
+#[wasm_bindgen_test]
+fn candle_reproduces_the_golden_logits_in_wasm() {
+    use gatito::model::ModelFiles;
+    use gatito::model::golden::{Golden, TOLERANCE};
+
+    let files = ModelFiles {
+        config: include_bytes!("fixtures/tiny/config.json").to_vec(),
+        weights: include_bytes!("fixtures/tiny/model.safetensors").to_vec(),
+        tokenizer: include_bytes!("fixtures/tiny/tokenizer.json").to_vec(),
+    };
+    let (model, vocabulary) = files.load(&candle_core::Device::Cpu).unwrap();
+    let golden =
+        Golden::from_bytes(include_bytes!("fixtures/tiny/golden.safetensors"), vocabulary.text.size() as usize);
+    let worst = golden.unwrap().max_abs_diff(&model).unwrap();
+    assert!(worst <= TOLERANCE, "max abs diff {worst}");
+}
+
 /// The GPU engine on WebGPU (SwiftShader in CI) reproduces the tiny model's golden
 /// logits, as it does natively on Vulkan.
 #[wasm_bindgen_test]

@@ -90,10 +90,15 @@ fn exp(x: f32) -> f32 {
     // fraction bits left: `round` and `floor` are libm calls on baseline x86-64, which
     // would keep the loop scalar there.
     const ROUND: f32 = 12_582_912.0;
-    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let shifted = x * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
     let r = (x - n * LN2_HIGH) - n * LN2_LOW;
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r / 720.0)))));
-    let scale = f32::from_bits(((n as i32 + 127).clamp(0, 255) as u32) << 23);
+    // n as an integer is what `shifted` adds to ROUND's bits. Not `n as i32`: that
+    // conversion saturates, which x86-64 does one lane at a time (perf: the exp loops ran
+    // scalar). Within [-87, 88], n + 127 is a valid exponent; below, the result is 0 anyway.
+    let exponent = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32).wrapping_add(127);
+    let scale = f32::from_bits((exponent as u32) << 23);
     if x < -87.0 { 0.0 } else { p * scale }
 }
 
