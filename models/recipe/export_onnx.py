@@ -93,7 +93,7 @@ def export(model_dir, out):
     shapes = ({0: elements}, {0: elements}, *[{0: patch_count}] * 4, ({2: cache_len},) * (2 * cfg.layers))
     inputs, outputs = names(cfg)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(Cached(model), example, out, input_names=inputs, output_names=outputs,
+    torch.onnx.export(Cached(model).eval(), example, out, input_names=inputs, output_names=outputs,
                       dynamic_shapes=shapes, dynamo=True, optimize=True, external_data=False)
     return out
 
