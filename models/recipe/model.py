@@ -6,7 +6,8 @@ Every parameter name here is the name in model.safetensors and in the candle cod
   embed.tokens        token table: T text ids, then 1024 value bins
   embed.local         local observation positions (index within a timestep; the last id is the action slot)
   embed.patch.*       ResNet-v2 patch embedding: a 4x4/stride-4 stem, one pre-activation
-                      residual block (GroupNorm, GELU, 3x3 conv, twice), a linear projection
+                      residual block (GroupNorm if patch_norm, GELU, 3x3 conv, twice), a linear
+                      projection
   embed.patch_row/col patch position encodings, 128 bins each
   blocks.{i}.*        pre-LN decoder blocks: causal self-attention with ALiBi, GELU MLP
   norm, head          final LayerNorm and the output projection to the vocabulary
@@ -37,6 +38,9 @@ class Config:
     position_bins: int = 128
     patch_channels: int = 32
     patch_groups: int = 8
+    # GroupNorm in the patch block, as Gato's. Without it the model tells colours apart, which
+    # with it it never learned, but learns Pong slower (RUNS.md, `scenes-stem4`, `pong-stem4`).
+    patch_norm: bool = True
     norm_eps: float = 1e-5
 
     @property
@@ -63,11 +67,18 @@ class PatchEmbedding(nn.Module):
         super().__init__()
         c = cfg.patch_channels
         self.stem = nn.Conv2d(3, c, kernel_size=4, stride=4)
-        self.norm1 = nn.GroupNorm(cfg.patch_groups, c, eps=cfg.norm_eps)
+        norm = (lambda: nn.GroupNorm(cfg.patch_groups, c, eps=cfg.norm_eps)) if cfg.patch_norm else nn.Identity
+        self.norm1 = norm()
         self.conv1 = nn.Conv2d(c, c, kernel_size=3, padding=1)
-        self.norm2 = nn.GroupNorm(cfg.patch_groups, c, eps=cfg.norm_eps)
+        self.norm2 = norm()
         self.conv2 = nn.Conv2d(c, c, kernel_size=3, padding=1)
         self.proj = nn.Linear(c * (PATCH_SIZE // 4) ** 2, cfg.d_model)
+        if not cfg.patch_norm:
+            # Pixels arrive at Gato's scale, within ±0.25. With no norm to rescale the stem's
+            # output, PyTorch's default init leaves it small, and the grid then never left its
+            # plateau in 2000 steps (RUNS.md, `grid-nogn`); four times that init undoes the quarter.
+            with torch.no_grad():
+                self.stem.weight.mul_(4.0)
 
     def forward(self, pixels):
         """pixels: [P, 768] channel-first 3x16x16 patches, already scaled to [-0.25, 0.25]."""

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 from tokenizers import Tokenizer
 
@@ -124,9 +125,11 @@ def test_checkpoints_are_written_atomically(tmp_path, tokenizer_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
 
 
-def test_the_export_passes_the_rust_golden_check(tmp_path, tokenizer_path, gatito_bin):
+@pytest.mark.parametrize("patch_norm", [False, True])
+def test_the_export_passes_the_rust_golden_check(tmp_path, tokenizer_path, gatito_bin, patch_norm):
     torch.manual_seed(1)
-    model = Gatito(tiny_config(tokenizer_path))
+    model = Gatito(dataclasses.replace(tiny_config(tokenizer_path), patch_norm=patch_norm))
+    assert any("patch.norm1" in name for name in model.state_dict()) == patch_norm
     export(model, tokenizer_path, tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == {"config.json", "model.safetensors", "tokenizer.json",
                                                     "golden.safetensors"}

@@ -312,6 +312,9 @@ def main():
     parser.add_argument("--turn-share", type=float, default=0.5, metavar="S",
                         help="weigh the discrete actions that differ from the expert's previous one until they carry "
                              "S of each task's action weight (0: off; see RUNS.md)")
+    parser.add_argument("--patch-norm", action=argparse.BooleanOptionalAction, default=True,
+                        help="GroupNorm in the patch block (a new model's; a resumed one keeps its own). Without it "
+                             "the model tells colours apart, and Pong learns slower (RUNS.md, `scenes-stem4`)")
     parser.add_argument("--hide-actions", type=float, default=0.5, metavar="P",
                         help="hide each input action from the model with chance P; its target stays (0: off; see RUNS.md)")
     parser.add_argument("--precision", choices=["auto", "f32", "bf16"], default="auto",
@@ -335,7 +338,7 @@ def main():
         cfg = Config(**state["config"])
     else:
         text_vocab = Tokenizer.from_file(str(args.model_dir / "tokenizer.json")).get_vocab_size()
-        cfg = Config(text_vocab=text_vocab, **PRESETS[args.preset])
+        cfg = Config(text_vocab=text_vocab, patch_norm=args.patch_norm, **PRESETS[args.preset])
     model = Gatito(cfg)
     start = 0
     if state:

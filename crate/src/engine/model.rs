@@ -64,13 +64,19 @@ struct BlockSteps {
     down: LinearStep,
 }
 
+/// The patch block's activation: GroupNorm then GELU, or GELU alone (`patch_norm` off).
+enum Activation {
+    Normalized(BindGroup),
+    Plain(BindGroup),
+}
+
 /// Every dispatch's bind group, in the order of the pass.
 struct Steps {
     embed: BindGroup,
     stem: BindGroup,
-    norm1: BindGroup,
+    norm1: Activation,
     conv1: BindGroup,
-    norm2: BindGroup,
+    norm2: Activation,
     conv2: BindGroup,
     proj: LinearStep,
     scatter: BindGroup,
@@ -278,13 +284,20 @@ impl GpuModel {
         let embed = b.bind(&kernels.embed.layout, &[call, dims, &inputs.elements, &tokens, &local, &x]);
         let (stem_w, stem_b) = (b.tensor("embed.patch.stem.weight")?, b.tensor("embed.patch.stem.bias")?);
         let stem = b.bind(&kernels.patch_stem.layout, &[call, dims, &inputs.pixels, &stem_w, &stem_b, &stemmed]);
-        let norm1 = b.norm(&kernels.group_norm, "embed.patch.norm1", &stemmed, &activated)?;
+        let activation = |b: &mut Builder, name: &str, input: &Buffer| -> Result<Activation> {
+            Ok(if config.patch_norm {
+                Activation::Normalized(b.norm(&kernels.group_norm, name, input, &activated)?)
+            } else {
+                Activation::Plain(b.bind(&kernels.gelu.layout, &[call, dims, input, &activated]))
+            })
+        };
+        let norm1 = activation(&mut b, "embed.patch.norm1", &stemmed)?;
         let conv = |b: &mut Builder, name: &str| -> Result<BindGroup> {
             let (weight, bias) = (b.tensor(&format!("{name}.weight"))?, b.tensor(&format!("{name}.bias"))?);
             Ok(b.bind(&kernels.conv.layout, &[call, dims, &activated, &weight, &bias, &stemmed, &convolved]))
         };
         let conv1 = conv(&mut b, "embed.patch.conv1")?;
-        let norm2 = b.norm(&kernels.group_norm, "embed.patch.norm2", &convolved, &activated)?;
+        let norm2 = activation(&mut b, "embed.patch.norm2", &convolved)?;
         let conv2 = conv(&mut b, "embed.patch.conv2")?;
         let proj = b.linear("embed.patch.proj", (&convolved, &projected), Rows::Patches, Epilogue::Store)?;
         let (row_table, col_table) = (b.tensor("embed.patch_row.weight")?, b.tensor("embed.patch_col.weight")?);
@@ -528,10 +541,14 @@ impl GpuModel {
         if patches > 0 {
             let cells = (patches * c.patch_channels as u32 * 16).div_ceil(64);
             let groups = c.patch_groups as u32;
+            let activate = |r: &mut Recorder, activation: &Activation| match activation {
+                Activation::Normalized(group) => r.run(&k.group_norm.pipeline, group, groups, patches),
+                Activation::Plain(group) => r.run(&k.gelu.pipeline, group, cells, 1),
+            };
             r.run(&k.patch_stem.pipeline, &s.stem, cells, 1);
-            r.run(&k.group_norm.pipeline, &s.norm1, groups, patches);
+            activate(&mut r, &s.norm1);
             r.run(&k.conv.pipeline, &s.conv1, cells, 1);
-            r.run(&k.group_norm.pipeline, &s.norm2, groups, patches);
+            activate(&mut r, &s.norm2);
             r.run(&k.conv_residual, &s.conv2, cells, 1);
             r.linear(&s.proj, patches);
             r.run(&k.patch_scatter.pipeline, &s.scatter, features, patches);

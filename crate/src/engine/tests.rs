@@ -81,6 +81,28 @@ fn the_gpu_reproduces_the_golden_logits() {
     assert!(worst <= TOLERANCE, "max abs diff {worst}");
 }
 
+/// A patch block without GroupNorm (`--no-patch-norm` in the recipe) runs GELU alone on the
+/// GPU: the same logits as candle, from weights that lack the norms' tensors.
+#[test]
+fn a_patch_block_without_group_norm_matches_candle() {
+    let gpu = gpu();
+    let vocabulary = tiny_vocabulary();
+    let config = Config { patch_norm: false, ..Config::tiny(vocabulary.text.size() as usize) };
+    let bytes = weights::random(&config, 11).unwrap();
+    let cpu = Gatito::load(config.clone(), bytes.clone(), &Device::Cpu).unwrap();
+    let model = block_on(GpuModel::load(&gpu, config.clone(), &bytes)).unwrap();
+    let seq = episode(&vocabulary, 3);
+    let expected = crate::model::rows(&cpu.forward(&seq, &mut cpu.new_cache()).unwrap()).unwrap();
+    let got = block_on(model.forward(&seq, &mut block_on(model.new_cache()).unwrap())).unwrap();
+    let worst = expected.iter().zip(&got).map(|(a, b)| max_diff(a, b)).fold(0.0, f32::max);
+    assert!(worst <= TOLERANCE, "max abs diff {worst}");
+
+    // The GroupNorm path reads other tensors, so the same weights cannot pass for a normed model.
+    let normed = Config { patch_norm: true, ..config };
+    let error = block_on(GpuModel::load(&gpu, normed, &bytes)).err().expect("norm tensors are missing");
+    assert!(error.to_string().contains("embed.patch.norm1.weight"), "{error}");
+}
+
 /// The shipped shape with random weights: one prefill, then chunks and single elements
 /// until the episode is well past the sliding window, every step against candle.
 #[test]

@@ -15,19 +15,25 @@ pub fn shapes(config: &Config) -> Vec<(String, Vec<usize>)> {
         ("embed.local.weight".into(), vec![config.local_positions, d]),
         ("embed.patch.stem.weight".into(), vec![c, 3, 4, 4]),
         ("embed.patch.stem.bias".into(), vec![c]),
-        ("embed.patch.norm1.weight".into(), vec![c]),
-        ("embed.patch.norm1.bias".into(), vec![c]),
-        ("embed.patch.conv1.weight".into(), vec![c, c, 3, 3]),
-        ("embed.patch.conv1.bias".into(), vec![c]),
-        ("embed.patch.norm2.weight".into(), vec![c]),
-        ("embed.patch.norm2.bias".into(), vec![c]),
-        ("embed.patch.conv2.weight".into(), vec![c, c, 3, 3]),
-        ("embed.patch.conv2.bias".into(), vec![c]),
+    ];
+    for i in 1..=2 {
+        if config.patch_norm {
+            all.extend([
+                (format!("embed.patch.norm{i}.weight"), vec![c]),
+                (format!("embed.patch.norm{i}.bias"), vec![c]),
+            ]);
+        }
+        all.extend([
+            (format!("embed.patch.conv{i}.weight"), vec![c, c, 3, 3]),
+            (format!("embed.patch.conv{i}.bias"), vec![c]),
+        ]);
+    }
+    all.extend([
         ("embed.patch.proj.weight".into(), vec![d, c * 16]),
         ("embed.patch.proj.bias".into(), vec![d]),
         ("embed.patch_row.weight".into(), vec![bins, d]),
         ("embed.patch_col.weight".into(), vec![bins, d]),
-    ];
+    ]);
     for i in 0..config.layers {
         let block = |name: &str, shape: Vec<usize>| (format!("blocks.{i}.{name}"), shape);
         all.extend([

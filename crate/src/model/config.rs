@@ -18,7 +18,15 @@ pub struct Config {
     pub position_bins: usize,
     pub patch_channels: usize,
     pub patch_groups: usize,
+    /// GroupNorm in the patch block (`patch_groups` groups). Off, the model can learn colours
+    /// (the recipe's `--no-patch-norm`); configs written before the field lack it and have it.
+    #[serde(default = "on")]
+    pub patch_norm: bool,
     pub norm_eps: f64,
+}
+
+fn on() -> bool {
+    true
 }
 
 impl Config {
@@ -44,6 +52,7 @@ impl Config {
             position_bins: 128,
             patch_channels: 8,
             patch_groups: 4,
+            patch_norm: true,
             norm_eps: 1e-5,
         }
     }
@@ -82,5 +91,19 @@ impl Config {
             return Err(format!("config.json: position_bins is {}, the tokenizer uses 128", self.position_bins));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_written_before_patch_norm_keep_their_group_norm() {
+        let mut json = serde_json::to_value(Config::tiny(100)).unwrap();
+        json.as_object_mut().unwrap().remove("patch_norm");
+        assert!(serde_json::from_value::<Config>(json.clone()).unwrap().patch_norm);
+        json["patch_norm"] = false.into();
+        assert!(!serde_json::from_value::<Config>(json).unwrap().patch_norm);
     }
 }

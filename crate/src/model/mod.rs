@@ -49,11 +49,12 @@ fn linear_no_bias(inputs: usize, outputs: usize, vb: VarBuilder) -> candle_core:
 }
 
 /// The ResNet-v2 patch embedding: stem, one pre-activation residual block, projection.
+/// The block's GroupNorms are there only if the config says so (`patch_norm`).
 struct PatchEmbedding {
     stem: conv::Conv,
-    norm1: GroupNorm,
+    norm1: Option<GroupNorm>,
     conv1: conv::Conv,
-    norm2: GroupNorm,
+    norm2: Option<GroupNorm>,
     conv2: conv::Conv,
     proj: Linear,
 }
@@ -62,11 +63,14 @@ impl PatchEmbedding {
     fn load(vb: VarBuilder, cfg: &Config) -> candle_core::Result<Self> {
         let c = cfg.patch_channels;
         let cells = (PATCH_SIZE as usize / 4).pow(2);
+        let norm = |name: &str| {
+            cfg.patch_norm.then(|| candle_nn::group_norm(cfg.patch_groups, c, cfg.norm_eps, vb.pp(name))).transpose()
+        };
         Ok(PatchEmbedding {
             stem: conv::Conv::load(3, c, 4, 4, 0, vb.pp("stem"))?,
-            norm1: candle_nn::group_norm(cfg.patch_groups, c, cfg.norm_eps, vb.pp("norm1"))?,
+            norm1: norm("norm1")?,
             conv1: conv::Conv::load(c, c, 3, 1, 1, vb.pp("conv1"))?,
-            norm2: candle_nn::group_norm(cfg.patch_groups, c, cfg.norm_eps, vb.pp("norm2"))?,
+            norm2: norm("norm2")?,
             conv2: conv::Conv::load(c, c, 3, 1, 1, vb.pp("conv2"))?,
             proj: linear(c * cells, cfg.d_model, vb.pp("proj"))?,
         })
@@ -77,8 +81,12 @@ impl PatchEmbedding {
         let p = pixels.dim(0)?;
         let side = PATCH_SIZE as usize;
         let x = self.stem.forward(&pixels.reshape((p, 3, side, side))?)?;
-        let h = self.conv1.forward(&activations::gelu(&self.norm1.forward(&x)?)?)?;
-        let x = (x + self.conv2.forward(&activations::gelu(&self.norm2.forward(&h)?)?)?)?;
+        let activate = |x: &Tensor, norm: &Option<GroupNorm>| match norm {
+            Some(norm) => activations::gelu(&norm.forward(x)?),
+            None => activations::gelu(x),
+        };
+        let h = self.conv1.forward(&activate(&x, &self.norm1)?)?;
+        let x = (x + self.conv2.forward(&activate(&h, &self.norm2)?)?)?;
         self.proj.forward(&x.flatten_from(1)?)
     }
 }

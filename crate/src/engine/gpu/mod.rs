@@ -55,6 +55,8 @@ pub(crate) struct Kernels {
     pub embed: Kernel,
     pub patch_stem: Kernel,
     pub group_norm: Kernel,
+    /// GELU alone, where the patch block has no GroupNorm.
+    pub gelu: Kernel,
     /// The conv3x3 kernel without and with the residual add; one layout for both.
     pub conv: Kernel,
     pub conv_residual: ComputePipeline,
@@ -94,6 +96,7 @@ impl Kernels {
             embed: kernel("embed", wgsl!("embed.wgsl"), &io),
             patch_stem: kernel("patch_stem", wgsl!("patch_stem.wgsl"), &io),
             group_norm: kernel("group_norm", wgsl!("reduce.wgsl", "moments.wgsl", "group_norm.wgsl"), &io),
+            gelu: kernel("gelu", wgsl!("gelu.wgsl"), &[Uniform, Uniform, Read, Write]),
             conv: Kernel { layout: conv_layout, pipeline: conv_plain },
             conv_residual,
             patch_scatter: kernel(
