@@ -4,6 +4,8 @@
 #   ./build.sh         build the page with the shipped model and serve it on http://127.0.0.1:8080
 #   ./build.sh test    run every test: native Rust, wasm in headless Chromium, and the page with Playwright
 #   ./build.sh bench   time the model against ONNX Runtime: native CPU and Vulkan, then CPU-wasm and WebGPU in headless Chromium
+#   ./build.sh fuzz [SECONDS]   run every fuzz target (crate/fuzz) for SECONDS each (60 by default)
+#   ./build.sh soak [MINUTES]   use the page in headless Chromium for MINUTES (60 by default), recording memory and step times
 set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -180,10 +182,49 @@ run_bench() {
     python3 scripts/bench_table.py artifacts/bench-native.json artifacts/bench-vulkan.json artifacts/bench-browser.json
 }
 
+# The fuzz targets, one at a time, each from its seeds (crate/fuzz/seeds, in the repository) and
+# the corpus earlier runs grew (crate/fuzz/corpus, not). cargo-fuzz builds with sanitizer flags
+# that only nightly accepts; RUSTC_BOOTSTRAP=1 lets the stable compiler take them.
+run_fuzz() {
+    local seconds=${1:-60} target
+    command -v cargo-fuzz >/dev/null || { step "installing cargo-fuzz"; cargo install cargo-fuzz; }
+    cd crate
+    export RUSTC_BOOTSTRAP=1
+    step "building the fuzz targets (AddressSanitizer, coverage)"
+    cargo fuzz build
+    for target in $(cargo fuzz list); do
+        step "fuzzing $target for ${seconds}s"
+        mkdir -p "fuzz/corpus/$target"
+        # libFuzzer's default is one process; a crash stops it and leaves its input in fuzz/artifacts/.
+        cargo fuzz run "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+            -max_total_time="$seconds" -rss_limit_mb=3072 -print_final_stats=1
+    done
+}
+
+# The soak: a benchmark, not a test (./build.sh test runs a two-minute version of it).
+run_soak() {
+    local minutes=${1:-60} status=0
+    setup_debian chromium chromium-driver mesa-vulkan-drivers
+    setup_node
+    setup_python
+    build_web
+    step "using the page for $minutes minutes"
+    rm -f artifacts/soak.json
+    (cd www && GATITO_SOAK_MINUTES="$minutes" npx playwright test tests/soak.spec.js) || status=$?
+    if [ -f artifacts/soak.json ]; then
+        python3 scripts/soak_plot.py artifacts/soak.json --out artifacts/soak.png
+        step "results: artifacts/soak.json, artifacts/soak.csv and artifacts/soak.png"
+        python3 -c 'import json; print(json.load(open("artifacts/soak.json"))["verdict"])'
+    fi
+    return $status
+}
+
 setup_rust
 case "${1:-serve}" in
     serve) build_web && serve ;;
     test) run_tests ;;
     bench) run_bench ;;
-    *) echo "usage: ./build.sh [test|bench]" >&2; exit 2 ;;
+    fuzz) run_fuzz "${2:-}" ;;
+    soak) run_soak "${2:-}" ;;
+    *) echo "usage: ./build.sh [test|bench|fuzz [SECONDS]|soak [MINUTES]]" >&2; exit 2 ;;
 esac

@@ -240,6 +240,8 @@ export class Agent {
   act(observation: Observation, actions: ActionSpace): Promise<Acted>;
 
   bench(options?: { backend?: "cpu" | "webgpu"; steps?: number }): Promise<Record<string, unknown>>;
+  /** The worker's wasm memory in bytes, and each model step's time in ms since the last call. */
+  stats(): Promise<{ wasmBytes: number; stepMs: number[] }>;
   diagnose(what: "crash" | "lose-device"): Promise<void>;
 
   abort(): void;

@@ -79,6 +79,9 @@ export class Agent {
   /// How many times abort() was called: a call still preparing its image when it is, fails too.
   #aborts = 0;
   #disposed = false;
+  /// The last backend change asked for, settled or not, and how many were asked.
+  #backendChanges = Promise.resolve();
+  #backendsAsked = 0;
 
   /// Use `load()`, which also loads the model.
   constructor(model, backend) {
@@ -107,8 +110,15 @@ export class Agent {
   async useBackend(want) {
     checkBackend(want);
     this.#want = want;
-    this.backend = await this.#call("backend", { want });
-    return this.backend;
+    // One change at a time, in the order asked: the worker's answer to a quick change (the
+    // CPU) would otherwise overtake a slow one (WebGPU's device) and the slow one would win.
+    // A change superseded before its turn is skipped: it resolves with the backend as it is.
+    const asked = ++this.#backendsAsked;
+    const change = this.#backendChanges.then(() =>
+      asked === this.#backendsAsked ? this.#call("backend", { want }).then((backend) => (this.backend = backend)) : this.backend,
+    );
+    this.#backendChanges = change.catch(() => {});
+    return change;
   }
 
   // --- Images and text ------------------------------------------------------------------------------
@@ -228,6 +238,12 @@ export class Agent {
   /// The benchmark of crate/src/web/bench.rs on one backend.
   bench({ backend = "cpu", steps = 200 } = {}) {
     return this.#call("bench", { backend, steps });
+  }
+
+  /// The worker's wasm memory in bytes (it grows and never shrinks) and each model step's time
+  /// in ms since the last call: what a long run watches for leaks and slowdowns.
+  stats() {
+    return this.#call("stats");
   }
 
   /// Breaks something on purpose, to see the agent recover: "crash" throws in the worker

@@ -28,6 +28,8 @@
 //   timestep   { observation }                 -> the tokens of an observation (as decide takes it)
 //   caption    { image } / ask { image, question }  -> { text }, after partials { text } as each token comes
 //   bench      { backend: "cpu" | "webgpu", steps } -> the benchmark's report (see crate/src/web/bench.rs)
+//   stats      {}                              -> { wasmBytes, stepMs }: the wasm memory's size, and each model
+//                                              step's time in ms since the last stats call
 //   test:crash, test:lose-device               diagnostics: throw in the worker's global scope; destroy the GPU device
 //
 // An `image` is { bytes } (an encoded file: PNG, JPEG, WebP, GIF) or { rgb } (the 64x64 RGB
@@ -94,8 +96,30 @@ async function download(url, name, expected) {
   return bytes;
 }
 
+/// How often a download cut off by the network is started again, and the wait before the first
+/// restart (doubled each time; coming back online ends a wait early).
+const RESTARTS = 3;
+const RESTART_WAIT_MS = 1000;
+
+/// `download`, started again from the beginning when the network drops: a fetch that fails or
+/// a body that stops short rejects with a TypeError, an HTTP error with a GatitoError.
+async function downloadAgainWhenCut(url, name, expected) {
+  for (let restart = 0; ; restart++) {
+    try {
+      return await download(url, name, expected);
+    } catch (error) {
+      if (!(error instanceof TypeError) || restart === RESTARTS) throw error;
+      await new Promise((resolve) => {
+        setTimeout(resolve, RESTART_WAIT_MS * 2 ** restart);
+        self.addEventListener("online", resolve, { once: true });
+      });
+    }
+  }
+}
+
 /// A model file as the manifest describes it, from the cache or the network, checked
-/// against its sha256 before anything uses it. A cached copy that fails the check is dropped.
+/// against its sha256 before anything uses it. A cached copy that fails the check is dropped,
+/// and so are copies an older build left under another sha256.
 async function fetchVerified(base, name, entry) {
   const url = new URL(name, base);
   const key = `${url.href}?sha256=${entry.sha256}`;
@@ -106,7 +130,10 @@ async function fetchVerified(base, name, entry) {
     if ((await sha256(bytes)) === entry.sha256) return bytes;
     await cache.delete(key);
   }
-  const bytes = await download(url, name, entry.bytes);
+  for (const stale of (await cache?.keys()) ?? []) {
+    if (stale.url.startsWith(`${url.href}?sha256=`) && stale.url !== key) await cache.delete(stale);
+  }
+  const bytes = await downloadAgainWhenCut(url, name, entry.bytes);
   const actual = await sha256(bytes);
   if (actual !== entry.sha256) {
     throw new GatitoError(
@@ -131,10 +158,15 @@ const RELAXED_SIMD_PROBE = new Uint8Array([
 /// matrix products use fused multiply-adds) where the browser validates it, the plain SIMD
 /// build elsewhere. Each build has bindings of its own.
 let wasm = null;
+/// Its linear memory, which grows and never shrinks: a soak watches it for leaks.
+let memory = null;
+/// Each model step's time in ms since the last `stats` call (the most recent STEP_TIMES of them).
+const stepTimes = [];
+const STEP_TIMES = 100_000;
 
 async function load({ model }) {
   wasm = await import(WebAssembly.validate(RELAXED_SIMD_PROBE) ? "./wasm/relaxed/gatito.js" : "./wasm/gatito.js");
-  await wasm.default();
+  memory = (await wasm.default()).memory;
   const base = new URL(model, self.location.href);
   let manifest = null;
   let problem = null;
@@ -305,7 +337,9 @@ async function advance(id, p, until) {
       if (!actor) break;
       const start = performance.now();
       report = await stepOnce(p, actor);
-      stepMs += performance.now() - start;
+      const ms = performance.now() - start;
+      stepMs += ms;
+      if (p.actor === "model" && stepTimes.push(ms) > STEP_TIMES) stepTimes.shift();
       rewards.push(report.reward);
       p.due -= 1;
     }
@@ -488,6 +522,7 @@ const ops = {
   caption: ({ image }, id) => describe(id, image, null),
   ask: ({ image, question = "" }, id) => describe(id, image, question),
   bench: ({ backend = "cpu", steps = 200 }) => model().bench(backend, steps),
+  stats: () => ({ wasmBytes: memory?.buffer.byteLength ?? 0, stepMs: stepTimes.splice(0) }),
   "test:crash": () => {
     setTimeout(() => {
       throw new Error("a crash asked for from the diagnostics");

@@ -23,6 +23,8 @@ class App {
     this.active = TABS.includes(location.hash.slice(1)) ? location.hash.slice(1) : "play";
     this.source = this.active === "tokens" ? "play" : this.active;
     this.backend = { active: "cpu", reason: "" };
+    /// Backend choices the visitor made, so that only the last one's answer is shown.
+    this.backendsAsked = 0;
     this.panels = {
       play: new PlayPanel(this),
       control: new ControlPanel(this),
@@ -39,6 +41,7 @@ class App {
     }
     $("crash-worker").addEventListener("click", () => this.diagnose("crash", "Asked the worker to crash…"));
     $("lose-device").addEventListener("click", () => this.diagnose("lose-device", "Asked the GPU device to go away…"));
+    $("show-stats").addEventListener("click", () => this.showStats());
     // Animation frames draw the active panel. A browser may stop giving frames while the page
     // is in view (headless Chromium 156 does once the worker's WebGPU device is lost), so a
     // timer draws whenever no frame came for a while: the page never looks frozen.
@@ -59,6 +62,11 @@ class App {
   status(text, isError = false) {
     $("status").textContent = text;
     $("status").classList.toggle("error", isError);
+  }
+
+  /// Whether the agent has loaded (the model may still have failed to).
+  get loaded() {
+    return this.#agent !== null;
   }
 
   /// The loaded agent; until it loads, whatever needs it says so.
@@ -119,7 +127,7 @@ class App {
     document.body.dataset.ready = "true";
     // How long the page took to be ready to act, from navigation: the bench reads it.
     document.body.dataset.readyMs = String(Math.round(performance.now()));
-    if (this.active === "see") this.panels.see.shown();
+    this.panels.see.loaded(this.active === "see");
     if (loaded.tokens.ok && !this.triedTokenizer) {
       this.triedTokenizer = true;
       this.panels.tokens.text();
@@ -166,7 +174,6 @@ class App {
   /// Shows one panel. Leaving a live world for another activity pauses it until the visitor comes
   /// back; the Tokens tab keeps it running, since it shows that world's steps.
   show(name) {
-    const previous = this.active;
     this.active = name;
     for (const tab of TABS) {
       const selected = tab === name;
@@ -181,12 +188,13 @@ class App {
     }
     this.source = name;
     if (name === "see" && document.body.dataset.ready) this.panels.see.shown();
-    const live = this.panels[previous];
-    if (previous !== name && LIVE.includes(previous) && live.running) {
-      this.resume.add(previous);
-      live.setRunning(false);
+    // Every other live world that runs pauses until the visitor comes back to it, the one the
+    // Tokens tab kept running too (left through Tokens, it was paused and never resumed).
+    for (const other of LIVE) {
+      if (other === name || !this.panels[other].running) continue;
+      this.resume.add(other);
+      this.panels[other].setRunning(false);
     }
-    for (const other of LIVE) if (other !== name && other !== previous && this.panels[other].running) this.panels[other].setRunning(false);
     if (this.resume.delete(name)) this.panels[name].setRunning(true);
     if (LIVE.includes(name) || name === "see") this.panels[name].dirty = true;
   }
@@ -199,12 +207,22 @@ class App {
 
   // --- Backend -----------------------------------------------------------------------------------------
 
+  /// Only the last choice's answer is shown: a visitor clicking fast keeps their last click,
+  /// and the reason says "Switching…" (busy) until that choice is answered.
   async chooseBackend(want) {
+    const asked = ++this.backendsAsked;
+    const reason = $("backend-reason");
+    reason.setAttribute("aria-busy", "true");
+    reason.textContent = `Switching to ${want === "webgpu" ? "WebGPU" : "the CPU"}…`;
+    let backend;
     try {
-      this.showBackend(await this.agent.useBackend(want));
+      backend = await this.agent.useBackend(want);
     } catch (error) {
-      this.showBackend({ want, active: "cpu", reason: `The backend could not be set up (${error.message}); the CPU runs everything.` });
+      backend = { want, active: "cpu", reason: `The backend could not be set up (${error.message}); the CPU runs everything.` };
     }
+    if (asked !== this.backendsAsked) return;
+    reason.removeAttribute("aria-busy");
+    this.showBackend(backend);
   }
 
   showBackend(backend) {
@@ -226,6 +244,24 @@ class App {
       await this.agent.diagnose(what);
     } catch (error) {
       $("diagnostics-out").textContent = error.message;
+    }
+  }
+
+  /// The worker's memory and the model's step times since the last look, in words and, for
+  /// the soak (scripts drive the page through it), as JSON in `data-stats`.
+  async showStats() {
+    const out = $("diagnostics-out");
+    try {
+      const { wasmBytes, stepMs } = await this.agent.stats();
+      const sorted = [...stepMs].sort((a, b) => a - b);
+      const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+      const heap = performance.memory?.usedJSHeapSize ?? 0;
+      const stats = { wasmBytes, heapBytes: heap, steps: sorted.length, p50: at(0.5), p95: at(0.95) };
+      out.dataset.stats = JSON.stringify(stats);
+      out.textContent = `The worker's wasm memory is ${(wasmBytes / 2 ** 20).toFixed(1)} MB, the page's JS heap ${(heap / 2 ** 20).toFixed(1)} MB; ` +
+        `${stats.steps} model steps since the last look, p50 ${stats.p50.toFixed(2)} ms, p95 ${stats.p95.toFixed(2)} ms.`;
+    } catch (error) {
+      out.textContent = error.message;
     }
   }
 

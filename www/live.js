@@ -24,6 +24,9 @@ export class LivePanel {
     this.dirty = false;
     this.stripDrawn = 0;
     this.running = false;
+    /// Run and pause requests asked, and the last whose answer came (equal when none is on its way).
+    this.asked = 0;
+    this.answered = 0;
     this.world = null;
     this.seed = 0;
     this.actor = "expert";
@@ -65,6 +68,8 @@ export class LivePanel {
     this.world = info.spec.name;
     this.latest = { report: null, frame, tokens, timing: null };
     this.running = episode.running;
+    // Answers about the last episode's running say nothing of this one.
+    this.answered = ++this.asked;
     this.dirty = true;
     this.showRunning();
     this.app.noteTokens(this, tokens, null);
@@ -79,20 +84,28 @@ export class LivePanel {
 
   onStep(event) {
     this.latest = event;
-    this.running = event.running;
+    // A step sent before the latest run or pause was answered says nothing of it.
+    if (this.asked === this.answered) this.running = event.running;
     this.dirty = true;
     this.showRunning();
     this.app.noteTokens(this, event.tokens, event.timing);
     this.stepped?.(event);
   }
 
+  /// Runs or pauses the episode. The page goes by what it asked for, not by answers still on
+  /// their way: a visitor who leaves a panel and comes back before the worker answered would
+  /// otherwise find it paused for good (the answer to leaving arrives after the return).
   async setRunning(running) {
     if (!this.episode) return;
+    this.running = running;
+    const asked = ++this.asked;
     try {
-      this.running = await this.episode.set({ running });
+      const answer = await this.episode.set({ running });
+      if (asked === this.asked) this.running = answer;
     } catch (error) {
       this.error(error);
     }
+    if (asked === this.asked) this.answered = asked;
     this.showRunning();
   }
 

@@ -16,6 +16,7 @@ pub mod eval;
 pub mod model;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod probe;
+pub mod requests;
 pub mod tokens;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -16,6 +16,8 @@ export class SeePanel {
     this.picture = null;
     /// Each image request takes a ticket; only the latest one may show its result.
     this.ticket = 0;
+    /// The question the last sample scene put in the question field.
+    this.suggested = null;
     $("image-file").addEventListener("change", (e) => this.tokenize(e.target.files[0]));
     const drop = $("drop");
     drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
@@ -90,6 +92,12 @@ export class SeePanel {
     this.sample();
   }
 
+  /// The agent has loaded. What was asked before it had could only say so: a sample scene
+  /// replaces that message, and the panel in view gets its first one.
+  loaded(inView) {
+    if (!this.picture && (inView || this.ticket > 0)) this.sample();
+  }
+
   /// Starts a new image request: clears the last message and takes a ticket.
   begin() {
     showError("image-error", null);
@@ -104,7 +112,9 @@ export class SeePanel {
       const q = scene.questions[0];
       const truth = `What the scene generator knows (the model never sees this): “${scene.caption}”` +
         (q ? ` Ask, for example: “${q.question}” (answer: ${q.answer})` : "");
-      if (q) $("question").value = q.question;
+      // The scene's question replaces only another scene's, never one the visitor typed.
+      const field = $("question");
+      if (q && (!field.value || field.value === this.suggested)) field.value = this.suggested = q.question;
       await this.tokenize(new Blob([scene.png], { type: "image/png" }), "a sample scene", ticket, truth);
     } catch (error) {
       if (ticket === this.ticket) showError("image-error", error);
@@ -174,7 +184,7 @@ export class SeePanel {
   }
 
   async ask(question) {
-    if (this.picture) await this.showSentence(question).catch((e) => showError("image-error", e));
+    if (this.picture) await this.showSentence(question).then(() => showError("image-error", null), (e) => showError("image-error", e));
     await this.answer((onText) => this.app.agent.ask(this.picture, question, { onText }));
   }
 
@@ -182,7 +192,10 @@ export class SeePanel {
     const out = $("answer");
     out.classList.remove("notice", "error");
     if (!this.picture) {
-      out.textContent = "Choose, draw or drop an image first.";
+      out.textContent = this.app.loaded
+        ? "Choose, draw or drop an image first."
+        : "The model is still loading (the status line shows the download); ask again once it is ready.";
+      out.classList.add("notice");
       return;
     }
     out.textContent = "…";

@@ -99,8 +99,18 @@ fn narrow<T: TryFrom<u64>>(value: u64, index: usize, what: &'static str) -> Resu
     T::try_from(value).map_err(|_| FormatError::OutOfRange { index, what, value })
 }
 
-/// Appends the record of `sequence`, drawn from task `task`, to `out`.
+/// Appends the record of `sequence`, drawn from task `task`, to `out`: the whole record, or
+/// nothing when the sequence does not fit the format, so a stream never holds half a record.
 pub fn encode(task: u16, sequence: &Sequence, out: &mut Vec<u8>) -> Result<(), FormatError> {
+    let start = out.len();
+    let written = write_record(task, sequence, out);
+    if written.is_err() {
+        out.truncate(start);
+    }
+    written
+}
+
+fn write_record(task: u16, sequence: &Sequence, out: &mut Vec<u8>) -> Result<(), FormatError> {
     let (elements, patches) = (&sequence.elements, &sequence.patches);
     let n: u32 = narrow(elements.len() as u64, elements.len(), "length")?;
     let p: u32 = narrow(patches.len() as u64, patches.len(), "patch count")?;
@@ -247,6 +257,23 @@ pub(crate) mod tests {
         sequence.patches[3].row = 300;
         let refused = encode(0, &sequence, &mut Vec::new());
         assert_eq!(refused, Err(FormatError::OutOfRange { index: 3, what: "patch row", value: 300 }));
+    }
+
+    /// Found by the `stream` fuzz target: a sequence refused after its ids were written left
+    /// them in the stream, where the reader would take them for the next record's start.
+    #[test]
+    fn a_refused_sequence_leaves_the_stream_as_it_was() {
+        let v = Vocabulary::new(shipped());
+        let mut bytes = Vec::new();
+        encode(1, &sample_sequence(&v), &mut bytes).unwrap();
+        let whole = bytes.clone();
+        let mut sequence = sample_sequence(&v);
+        sequence.patches[3].row = 300;
+        assert!(encode(0, &sequence, &mut bytes).is_err());
+        let mut sequence = sample_sequence(&v);
+        sequence.elements[2].local_position = 256;
+        assert!(encode(0, &sequence, &mut bytes).is_err());
+        assert_eq!(bytes, whole);
     }
 
     #[test]

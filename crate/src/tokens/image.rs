@@ -162,6 +162,16 @@ mod tests {
         bytes.into_inner()
     }
 
+    /// Found by the `image` fuzz target: zune-jpeg's DC multiply overflows on this corrupt JPEG,
+    /// which panicked in builds with overflow checks. Decoding it ends, either way, without one.
+    #[test]
+    fn a_jpeg_whose_dc_coefficient_overflows_decodes_or_is_refused() {
+        let bytes = include_bytes!("../../tests/fixtures/dc-overflow.jpg");
+        if let Ok(image) = decode(bytes) {
+            assert_eq!(to_model_input(&image).dimensions(), (IMAGE_SIZE, IMAGE_SIZE));
+        }
+    }
+
     #[test]
     fn pixel_scale_matches_gato() {
         assert_eq!(normalize(0), -0.25);

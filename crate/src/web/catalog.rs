@@ -3,7 +3,7 @@
 
 use super::{attach, to_js};
 use crate::envs::captions::scenes::Scene;
-use crate::envs::grid::{Colour, Mission, MissionSet, ObjectKind};
+use crate::envs::grid::{Mission, MissionSet};
 use crate::envs::rollout::{self, Actor, Evaluation, Expert, Random};
 use crate::envs::{self, World};
 use rand::SeedableRng;
@@ -85,26 +85,6 @@ pub fn example_missions(count: u32, seed: u32) -> Result<JsValue, JsError> {
 
 /// Draws allowed per example mission before `example_missions` settles for fewer.
 const DRAWS_PER_EXAMPLE: u32 = 20;
-
-/// Reads a typed mission, forgiving case, extra spaces and a final full stop; anything
-/// outside the grammar is an error that says what the room understands.
-pub(crate) fn read_mission(text: &str) -> Result<Mission, JsError> {
-    let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
-    let normal = words.join(" ");
-    let normal = normal.trim_end_matches(['.', '!']);
-    Mission::parse(normal).ok_or_else(|| {
-        let colours: Vec<&str> = Colour::ALL.iter().map(|c| c.name()).collect();
-        let kinds: Vec<&str> = ObjectKind::ALL.iter().map(|k| k.name()).collect();
-        let said = if normal.is_empty() { "An empty mission".to_string() } else { format!("\"{}\"", text.trim()) };
-        JsError::new(&format!(
-            "{said} is not a mission this room understands. Missions look like \"go to the red ball\", \
-             \"pick up the green key\", \"open the blue door\" or \"put the yellow box next to the grey ball\", \
-             or two of them joined by \"then\". Colours: {}. Objects: {} (doors cannot be picked up or moved).",
-            colours.join(", "),
-            kinds.join(", ")
-        ))
-    })
-}
 
 #[derive(Serialize)]
 struct QuestionInfo {

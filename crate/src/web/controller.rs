@@ -4,41 +4,17 @@
 //! observations so far stay in its context, as in one of its own episodes.
 
 use super::model::{self, Model};
-use super::{picture, to_js};
+use super::to_js;
 use crate::agent::{Agent, Backend};
 use crate::envs::ActionSpec;
+use crate::requests::{PlainParts, Space};
 use crate::tokens::values::{self, ValueKind};
 use crate::tokens::{Action, Observation};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-
-/// The most actions of a discrete space: one value bin each.
-const MOST_DISCRETE: u32 = 1024;
-/// The most values of a continuous action: each is a token the model decodes in turn.
-const MOST_CONTINUOUS: usize = 32;
-
-/// An action space as the page declares it: `{discrete: n}` (one of `0..n`) or
-/// `{continuous: d}` (`d` values in [-1, 1]).
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-enum Space {
-    Discrete(u32),
-    Continuous(usize),
-}
-
-/// The parts of an observation that cross as plain values; the picture comes beside them.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct PlainParts {
-    text: Option<String>,
-    #[serde(default)]
-    values: Vec<f32>,
-    #[serde(default)]
-    discrete: Vec<i64>,
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -68,20 +44,7 @@ impl Controller {
     pub fn new(space: JsValue, seed: u32) -> Result<Controller, JsError> {
         let space: Space = serde_wasm_bindgen::from_value(space)
             .map_err(|e| JsError::new(&format!("the actions are {{discrete: n}} or {{continuous: d}}: {e}")))?;
-        let spec = match space {
-            Space::Discrete(n @ 1..=MOST_DISCRETE) => {
-                // The model decodes a number; an outside body's actions have no names here.
-                ActionSpec::Discrete { labels: vec![""; n as usize] }
-            }
-            Space::Continuous(dims @ 1..=MOST_CONTINUOUS) => ActionSpec::Continuous { dims },
-            Space::Discrete(n) => {
-                return Err(JsError::new(&format!("a discrete space has 1 to {MOST_DISCRETE} actions, not {n}")));
-            }
-            Space::Continuous(d) => {
-                return Err(JsError::new(&format!("a continuous action has 1 to {MOST_CONTINUOUS} values, not {d}")));
-            }
-        };
-        Ok(Controller { spec, seed, agent: None })
+        Ok(Controller { spec: space.spec()?, seed, agent: None })
     }
 
     /// Observes `values` (`{text?, values?, discrete?}`) and `rgb` (a 64x64 RGB picture, as
@@ -122,15 +85,11 @@ impl Controller {
 /// An observation from another page: its plain parts (`{text?, values?, discrete?}`) and a
 /// 64x64 RGB picture, as `Tokens.image` reports it.
 pub(super) fn observation(values: JsValue, rgb: Option<Vec<u8>>) -> Result<Observation, JsError> {
-    let PlainParts { text, values, discrete } = if values.is_undefined() || values.is_null() {
+    let parts = if values.is_undefined() || values.is_null() {
         PlainParts::default()
     } else {
         serde_wasm_bindgen::from_value(values)
             .map_err(|e| JsError::new(&format!("an observation is {{text?, values?, discrete?}} and a picture: {e}")))?
     };
-    let image = rgb.map(picture).transpose()?;
-    if text.is_none() && image.is_none() && values.is_empty() && discrete.is_empty() {
-        return Err(JsError::new("an observation needs text, a picture, values or discrete values"));
-    }
-    Ok(Observation { text, image, continuous: values, discrete })
+    Ok(parts.observation(rgb)?)
 }

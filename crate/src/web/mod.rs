@@ -44,11 +44,3 @@ fn attach(object: &JsValue, name: &str, array: &JsValue) -> Result<(), JsError> 
         .map(|_| ())
         .map_err(|_| JsError::new(&format!("could not attach {name} to the result")))
 }
-
-/// A 64x64 RGB picture from its bytes, as `Tokens.image` reports them.
-fn picture(rgb: Vec<u8>) -> Result<image::RgbImage, JsError> {
-    let (side, length) = (crate::tokens::image::IMAGE_SIZE, rgb.len());
-    image::RgbImage::from_raw(side, side, rgb).ok_or_else(|| {
-        JsError::new(&format!("the picture must be {side}x{side} RGB ({} bytes), not {length} bytes", side * side * 3))
-    })
-}

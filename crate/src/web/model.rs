@@ -3,12 +3,13 @@
 //! an agent of its own over the shared weights. It runs on the CPU (candle) or, once
 //! [`Model::use_webgpu`] succeeds, on WebGPU (the WGSL engine), with the CPU as fallback.
 
-use super::{picture, to_js};
+use super::to_js;
 use crate::agent::{Agent, Decision};
 use crate::engine::{Gpu, GpuModel};
 use crate::envs::ActionSpec;
 use crate::model::generate::Sampling;
 use crate::model::{Gatito, ModelFiles};
+use crate::requests::picture;
 use crate::tokens::{Observation, Vocabulary};
 use candle_core::Device;
 use std::cell::RefCell;

@@ -1,32 +1,23 @@
 //! A world played live in the page: stepped by the model, its expert, random play or a
 //! person, pushed by the visitor, drawn, and shown as tokens.
 
-use super::catalog::{MissionInfo, find_world, read_mission};
+use super::catalog::{MissionInfo, find_world};
 use super::model::{self, Model};
 use super::report::{self, Source, ValueToken};
 use super::tokens::{Tokens, sequence_to_js};
 use super::{attach, to_js};
 use crate::agent::{Agent, Backend, Decision};
-use crate::envs::grid::{Grid, MissionSet};
+use crate::envs::grid::{Grid, Mission, MissionSet};
 use crate::envs::rollout::{random_action, random_policy_rng};
 use crate::envs::{ActionSpec, World, WorldSpec};
+use crate::requests::Actor;
 use crate::tokens::{Action, Observation};
 use rand_pcg::Pcg64Mcg;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-
-/// Who acts in a step, as the page asks: `{actor: "expert"}`, `{actor: "random"}`, or
-/// `{actor: "chosen", action: {discrete: [2]}}` for an action chosen outside (a person's key).
-#[derive(Deserialize)]
-#[serde(tag = "actor", rename_all = "snake_case")]
-enum Actor {
-    Expert,
-    Random,
-    Chosen { action: Action },
-}
 
 /// How the actor picked the action, for the page to draw: the expert and a person put all
 /// the probability on one action, random play spreads it evenly, the model decodes it.
@@ -116,7 +107,7 @@ impl Session {
     /// The grid room furnished from `seed` for a typed mission, read as the grammar reads it.
     #[wasm_bindgen(js_name = withMission)]
     pub fn with_mission(text: &str, seed: u32) -> Result<Session, JsError> {
-        let mission = read_mission(text)?;
+        let mission = Mission::read(text)?;
         let info = MissionInfo::from(&mission);
         let mut grid = Grid::new(if mission.is_held_out() { MissionSet::HeldOut } else { MissionSet::Train });
         grid.reset_with_mission(mission, u64::from(seed));

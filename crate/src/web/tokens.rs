@@ -1,7 +1,8 @@
 //! The tokenizer as the page uses it.
 
 use super::controller::observation;
-use super::{attach, picture, report, to_js};
+use super::{attach, report, to_js};
+use crate::requests::picture;
 use crate::tokens::{TextTokenizer, ValueKind, Vocabulary, inspect};
 use wasm_bindgen::prelude::*;
 

@@ -193,6 +193,20 @@ fn pick<T>(items: impl Iterator<Item = T> + Clone, rng: &mut impl Rng) -> Option
     items.into_iter().nth(rng.random_range(0..count))
 }
 
+/// How much of a typed mission an error quotes.
+const QUOTED_CHARS: usize = 60;
+
+/// A typed mission outside the grammar: what was said, and what the room understands.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{0} is not a mission this room understands. Missions look like \"go to the red ball\", \
+     \"pick up the green key\", \"open the blue door\" or \"put the yellow box next to the grey ball\", \
+     or two of them joined by \"then\". Colours: {colours}. Objects: {kinds} (doors cannot be picked up or moved).",
+    colours = Colour::ALL.map(Colour::name).join(", "),
+    kinds = ObjectKind::ALL.map(ObjectKind::name).join(", ")
+)]
+pub struct NotAMission(String);
+
 /// Clauses to accomplish in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mission {
@@ -224,6 +238,23 @@ impl Mission {
     pub fn parse(text: &str) -> Option<Mission> {
         let clauses = text.split(" then ").map(Clause::parse).collect::<Option<Vec<_>>>()?;
         Some(Mission { clauses })
+    }
+
+    /// Reads a mission as a person types it, forgiving case, extra spaces and a final full
+    /// stop; anything outside the grammar is an error that says what the room understands.
+    pub fn read(text: &str) -> Result<Mission, NotAMission> {
+        let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+        let normal = words.join(" ");
+        let normal = normal.trim_end_matches(['.', '!']);
+        Mission::parse(normal).ok_or_else(|| {
+            let said = text.trim();
+            NotAMission(match said.char_indices().nth(QUOTED_CHARS) {
+                _ if normal.is_empty() => "An empty mission".to_string(),
+                None => format!("\"{said}\""),
+                // A pasted essay is not echoed whole: its start says which text was meant.
+                Some((cut, _)) => format!("\"{}…\" ({} characters)", said[..cut].trim_end(), said.chars().count()),
+            })
+        })
     }
 
     pub fn is_held_out(&self) -> bool {
@@ -349,6 +380,23 @@ mod tests {
         ] {
             assert_eq!(Mission::parse(text), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn typed_missions_forgive_case_spaces_and_a_full_stop_and_errors_say_the_grammar() {
+        assert_eq!(Mission::read("  Go to the RED   ball. ").ok(), Mission::parse("go to the red ball"));
+        let error = Mission::read("fly to the moon").unwrap_err().to_string();
+        assert!(error.starts_with("\"fly to the moon\" is not a mission"), "{error}");
+        assert!(error.contains("Colours: red, green, blue, purple, yellow, grey."), "{error}");
+        assert!(Mission::read(" . ").unwrap_err().to_string().starts_with("An empty mission"));
+        let essay = Mission::read(&"go to the red ball ".repeat(5000)).unwrap_err().to_string();
+        assert!(
+            essay.starts_with(
+                "\"go to the red ball go to the red ball go to the red ball go…\" (94999 characters) is not"
+            ),
+            "{essay}"
+        );
+        assert!(essay.len() < 600, "{} bytes", essay.len());
     }
 
     proptest! {
