@@ -248,11 +248,13 @@ impl Mission {
         let normal = normal.trim_end_matches(['.', '!']);
         Mission::parse(normal).ok_or_else(|| {
             let said = text.trim();
-            NotAMission(match said.char_indices().nth(QUOTED_CHARS) {
-                _ if normal.is_empty() => "An empty mission".to_string(),
-                None => format!("\"{said}\""),
+            NotAMission(if normal.is_empty() {
+                "An empty mission".to_string()
+            } else if let Some((cut, _)) = said.char_indices().nth(QUOTED_CHARS) {
                 // A pasted essay is not echoed whole: its start says which text was meant.
-                Some((cut, _)) => format!("\"{}…\" ({} characters)", said[..cut].trim_end(), said.chars().count()),
+                format!("\"{}…\" ({} characters)", said[..cut].trim_end(), said.chars().count())
+            } else {
+                format!("\"{said}\"")
             })
         })
     }
