@@ -38,8 +38,8 @@ class Config:
     position_bins: int = 128
     patch_channels: int = 32
     patch_groups: int = 8
-    # GroupNorm in the patch block, as Gato's. Without it the model tells colours apart, which
-    # with it it never learned, but learns Pong slower (RUNS.md, `scenes-stem4`, `pong-stem4`).
+    # GroupNorm in the patch block, as Gato's. Without it the model names colours best, but
+    # learns Pong slower (RUNS.md, `scenes-stem4`, `pong-stem4`).
     patch_norm: bool = True
     norm_eps: float = 1e-5
 
@@ -73,12 +73,13 @@ class PatchEmbedding(nn.Module):
         self.norm2 = norm()
         self.conv2 = nn.Conv2d(c, c, kernel_size=3, padding=1)
         self.proj = nn.Linear(c * (PATCH_SIZE // 4) ** 2, cfg.d_model)
-        if not cfg.patch_norm:
-            # Pixels arrive at Gato's scale, within ±0.25. With no norm to rescale the stem's
-            # output, PyTorch's default init leaves it small, and the grid then never left its
-            # plateau in 2000 steps (RUNS.md, `grid-nogn`); four times that init undoes the quarter.
-            with torch.no_grad():
-                self.stem.weight.mul_(4.0)
+        # Pixels arrive at Gato's scale, within ±0.25, where PyTorch's default init leaves the
+        # stem's output small. Four times that init undoes the quarter: without the norms the grid
+        # never left its plateau otherwise (RUNS.md, `grid-nogn`), and with them it is what lets
+        # the model name colours (`scenes-gnstem4`: colour words 77%, at the default init 18%),
+        # the stem's residual carrying the hue that the normalized branch drowns.
+        with torch.no_grad():
+            self.stem.weight.mul_(4.0)
 
     def forward(self, pixels):
         """pixels: [P, 768] channel-first 3x16x16 patches, already scaled to [-0.25, 0.25]."""

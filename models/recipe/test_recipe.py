@@ -125,6 +125,20 @@ def test_checkpoints_are_written_atomically(tmp_path, tokenizer_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
 
 
+@pytest.mark.parametrize("patch_norm", [True, False])
+def test_the_patch_stem_starts_at_the_scale_of_unit_pixels(tokenizer_path, patch_norm):
+    """Pixels come in at a quarter of unit scale; the stem's init makes up for it, so its output
+    (the residual that carries hue past the GroupNorms) starts as large as for unit pixels."""
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(tiny_config(tokenizer_path), patch_norm=patch_norm)
+    stem = Gatito(cfg).embed.patch.stem
+    pixels = (torch.rand(512, 3, 16, 16) - 0.5) / 2
+    reference = torch.nn.Conv2d(3, cfg.patch_channels, kernel_size=4, stride=4)
+    with torch.no_grad():
+        ratio = stem(pixels).std() / reference(pixels).std()
+    assert 3.0 < ratio < 5.0, ratio
+
+
 @pytest.mark.parametrize("patch_norm", [False, True])
 def test_the_export_passes_the_rust_golden_check(tmp_path, tokenizer_path, gatito_bin, patch_norm):
     torch.manual_seed(1)

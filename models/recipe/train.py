@@ -314,7 +314,7 @@ def main():
                              "S of each task's action weight (0: off; see RUNS.md)")
     parser.add_argument("--patch-norm", action=argparse.BooleanOptionalAction, default=True,
                         help="GroupNorm in the patch block (a new model's; a resumed one keeps its own). Without it "
-                             "the model tells colours apart, and Pong learns slower (RUNS.md, `scenes-stem4`)")
+                             "the model names colours best, and Pong learns slower (RUNS.md, `scenes-stem4`)")
     parser.add_argument("--hide-actions", type=float, default=0.5, metavar="P",
                         help="hide each input action from the model with chance P; its target stays (0: off; see RUNS.md)")
     parser.add_argument("--precision", choices=["auto", "f32", "bf16"], default="auto",
