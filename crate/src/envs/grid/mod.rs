@@ -29,7 +29,7 @@ use rand_pcg::Pcg64Mcg;
 use room::Room;
 
 pub const MAX_STEPS: u32 = 64;
-/// Pixels per cell in the model's view (64x64, heading up) and in the page's render (128x128, north up).
+/// Pixels per cell in the model's view (64x64, heading up around the agent) and in the page's render (128x128, north up).
 const VIEW_CELL: u32 = 8;
 const RENDER_CELL: u32 = 16;
 /// Rooms tried per episode. A room is redrawn when its mission already holds (the agent
@@ -180,7 +180,7 @@ impl World for Grid {
     fn observe(&self) -> Observation {
         Observation {
             text: Some(self.text.clone()),
-            image: Some(picture::paint_heading_up(&self.episode.room, VIEW_CELL)),
+            image: Some(picture::paint_ahead(&self.episode.room, VIEW_CELL)),
             ..Observation::default()
         }
     }

@@ -1,4 +1,5 @@
-//! How a room looks: the whole grid from above, every cell a square of the same size.
+//! How a room looks: the whole grid from above, every cell a square of the same size, north
+//! up for people ([`paint`]) and turned and moved to the agent for the model ([`paint_ahead`]).
 //!
 //! Shapes are drawn on an 8x8 design grid per cell, so at 8 pixels a cell (the model's
 //! 64x64 view) each design unit is one pixel, and larger renders scale it up exactly.
@@ -7,7 +8,7 @@
 //! with a handle when closed, solid with a keyhole slot when locked, and when open only
 //! its two jambs remain with floor between them. The agent is a white triangle pointing
 //! where it faces, with a dot of the colour of anything it carries; the carried object
-//! is also drawn whole in the top-left corner, a wall cell no door uses.
+//! is also drawn whole in the picture's top-left corner, where no door ever shows.
 
 use super::room::{Cell, Colour, Dir, DoorState, Object, ObjectKind, Pos, Room, SIZE};
 use crate::envs::draw;
@@ -21,8 +22,12 @@ const GRID_LINE: [u8; 3] = [32, 32, 32];
 const WALL: [u8; 3] = [92, 74, 58];
 const AGENT: [u8; 3] = [255, 255, 255];
 const HOLE: [u8; 3] = [0, 0, 0];
-/// Where the carried object is shown.
+/// Where the carried object is shown: a wall cell in the whole room (no door uses a corner),
+/// and beyond the far wall in the model's view.
 const CARRIED_CORNER: Pos = Pos::new(0, 0);
+/// Where the agent stands in the model's view: on the bottom row, so that every row ahead of
+/// it shows (the far wall is at most six rows away).
+const VIEW_AGENT: Pos = Pos::new(3, SIZE - 1);
 
 pub fn rgb(colour: Colour) -> [u8; 3] {
     match colour {
@@ -38,15 +43,20 @@ pub fn rgb(colour: Colour) -> [u8; 3] {
 /// The room with `cell` pixels per grid cell (a multiple of 8 draws exactly), north up: the
 /// view a person plays from.
 pub fn paint(room: &Room, cell: u32) -> RgbImage {
-    paint_turned(room, cell, 0)
+    paint_view(room, cell, 0, Pos::new(0, 0))
 }
 
-/// The room turned so that the agent faces up, as a driver's map turns with the car: the view
-/// the model acts from. North up, the same choice (turn left, say) answers a different picture
-/// for each of the four headings, and a small model must learn all four; heading up, whether the
-/// target lies ahead, to the left or to the right is where it is in the picture.
-pub fn paint_heading_up(room: &Room, cell: u32) -> RgbImage {
-    paint_turned(room, cell, heading_up_turns(room.facing))
+/// The model's view: the room turned so that the agent faces up, as a driver's map turns with
+/// the car, and moved so that the agent always stands at [`VIEW_AGENT`], as in BabyAI's
+/// egocentric view. North up and whole, the same choice (turn left, say) answered a different
+/// picture for each heading and each place, and what lay ahead sat in whichever patch the
+/// agent's cell fell in; here what it faces is always the same cell of the same patch. The
+/// view holds the row the agent stands on and every row ahead of it up to the far wall, and
+/// three columns to its left and four to its right; what lies outside the room shows as wall.
+pub fn paint_ahead(room: &Room, cell: u32) -> RgbImage {
+    let turns = heading_up_turns(room.facing);
+    let agent = turned(room.agent, turns);
+    paint_view(room, cell, turns, Pos::new(agent.x - VIEW_AGENT.x, agent.y - VIEW_AGENT.y))
 }
 
 /// Left quarter turns of the picture that bring `facing` up (each turns it one step left).
@@ -59,24 +69,30 @@ fn turned(pos: Pos, turns: usize) -> Pos {
     (0..turns).fold(pos, |p, _| Pos::new(p.y, SIZE - 1 - p.x))
 }
 
-fn paint_turned(room: &Room, cell: u32, turns: usize) -> RgbImage {
+/// The room turned left `turns` times, its picture's top-left cell at `origin` in the turned
+/// grid (so cells beyond the room, walls to [`Room::cell`], may show), with the carried object
+/// in the picture's top-left corner.
+fn paint_view(room: &Room, cell: u32, turns: usize, origin: Pos) -> RgbImage {
     let side = SIZE as u32 * cell;
     let mut image = RgbImage::from_pixel(side, side, Rgb(FLOOR));
-    for pos in Pos::all() {
-        let shown = turned(pos, turns);
+    let back = (4 - turns) % 4;
+    for shown in Pos::all() {
+        let at = Pos::new(origin.x + shown.x, origin.y + shown.y);
         let mut brush = Brush::at(&mut image, shown, cell);
-        match room.cell(pos) {
+        match room.cell(turned(at, back)) {
             Cell::Floor => brush.floor(),
             Cell::Wall => brush.rect(0.0, 0.0, UNITS, UNITS, WALL),
             Cell::Item(object) => {
                 brush.floor();
                 brush.object(object);
             }
-            Cell::Door(colour, state) => brush.door(colour, state, shown.x == 0 || shown.x == SIZE - 1),
+            Cell::Door(colour, state) => brush.door(colour, state, at.x == 0 || at.x == SIZE - 1),
         }
     }
     let heading = (room.facing.index() + 4 - turns) % 4;
-    Brush::at(&mut image, turned(room.agent, turns), cell).agent(heading, room.carrying.map(|o| o.colour));
+    let agent = turned(room.agent, turns);
+    Brush::at(&mut image, Pos::new(agent.x - origin.x, agent.y - origin.y), cell)
+        .agent(heading, room.carrying.map(|o| o.colour));
     if let Some(object) = room.carrying {
         Brush::at(&mut image, CARRIED_CORNER, cell).object(object);
     }
@@ -251,24 +267,39 @@ mod tests {
     }
 
     #[test]
-    fn heading_up_the_agent_points_up_and_what_it_faces_shows_above_it() {
+    fn the_model_sees_from_where_the_agent_stands_facing_up() {
         let mut room = empty_room();
-        room.agent = Pos::new(3, 4);
         let ball = Object::new(Colour::Yellow, ObjectKind::Ball);
-        for facing in Dir::ALL {
-            room.facing = facing;
-            room.clear_floor();
-            room.set(room.agent.step(facing), Cell::Item(ball));
-            let image = paint_heading_up(&room, 8);
-            let shown = turned(room.agent, heading_up_turns(facing));
-            let agent = cell_pixels(&image, shown, 8);
-            let rows: Vec<usize> =
-                (0..8).map(|y| (0..8).filter(|x| agent[y * 8 + x] == AGENT).count()).filter(|&w| w > 0).collect();
-            assert!(rows.len() >= 5 && rows[0] <= 2 && rows[rows.len() - 1] >= 5, "{facing:?}: {rows:?}");
-            assert!(cell_pixels(&image, shown.step(Dir::Up), 8).contains(&rgb(Colour::Yellow)), "{facing:?}");
+        for agent in [Pos::new(2, 2), Pos::new(3, 4), Pos::new(5, 5)] {
+            for facing in Dir::ALL {
+                (room.agent, room.facing) = (agent, facing);
+                room.clear_floor();
+                room.set(agent.step(facing), Cell::Item(ball));
+                let image = paint_ahead(&room, 8);
+                let standing = cell_pixels(&image, VIEW_AGENT, 8);
+                let rows: Vec<usize> = (0..8)
+                    .map(|y| (0..8).filter(|x| standing[y * 8 + x] == AGENT).count())
+                    .filter(|&w| w > 0)
+                    .collect();
+                let case = format!("{agent:?} facing {facing:?}");
+                assert!(rows.len() >= 5 && rows[0] <= 2 && rows[rows.len() - 1] >= 5, "{case}: {rows:?}");
+                assert!(cell_pixels(&image, VIEW_AGENT.step(Dir::Up), 8).contains(&rgb(Colour::Yellow)), "{case}");
+                let yellow = Pos::all().filter(|&p| cell_pixels(&image, p, 8).contains(&rgb(Colour::Yellow))).count();
+                assert_eq!(yellow, 1, "{case}: the ball shows once");
+            }
         }
-        room.facing = Dir::Up;
-        assert_eq!(paint_heading_up(&room, 8), paint(&room, 8), "facing north, heading up is north up");
+    }
+
+    #[test]
+    fn beyond_the_room_the_model_sees_wall() {
+        let mut room = empty_room();
+        (room.agent, room.facing) = (Pos::new(1, 1), Dir::Up);
+        let image = paint_ahead(&room, 8);
+        // The wall it faces is the row above it; every row above that lies outside the room.
+        for shown in Pos::all().filter(|p| p.y < VIEW_AGENT.y - 1) {
+            assert!(cell_pixels(&image, shown, 8).iter().all(|&p| p == WALL), "{shown:?}");
+        }
+        assert!(cell_pixels(&image, VIEW_AGENT.step(Dir::Right), 8).contains(&GRID_LINE), "the floor beside it");
     }
 
     #[test]
@@ -306,6 +337,7 @@ mod tests {
         let after = paint(&room, 8);
         let purple = |image: &RgbImage, pos| cell_pixels(image, pos, 8).contains(&rgb(Colour::Purple));
         assert!(!purple(&before, CARRIED_CORNER) && purple(&after, CARRIED_CORNER));
+        assert!(purple(&paint_ahead(&room, 8), CARRIED_CORNER), "the model sees it in the same corner");
         assert!(!purple(&before, room.agent) && purple(&after, room.agent));
         assert!(!purple(&after, Pos::new(4, 3)));
     }
