@@ -74,10 +74,10 @@ class PatchEmbedding(nn.Module):
         self.conv2 = nn.Conv2d(c, c, kernel_size=3, padding=1)
         self.proj = nn.Linear(c * (PATCH_SIZE // 4) ** 2, cfg.d_model)
         # Pixels arrive at Gato's scale, within ±0.25, where PyTorch's default init leaves the
-        # stem's output small. Four times that init undoes the quarter: without the norms the grid
-        # never left its plateau otherwise (RUNS.md, `grid-nogn`), and with them it is what lets
-        # the model name colours (`scenes-gnstem4`: colour words 77%, at the default init 18%),
-        # the stem's residual carrying the hue that the normalized branch drowns.
+        # stem's output small. Four times that init undoes the quarter. Without the norms, the grid
+        # never left its plateau at the default init (RUNS.md, `grid-nogn`); with them, the scaled
+        # stem's residual carries the hue that the normalized branch drowns, and the model names
+        # colours (`scenes-gnstem4`: colour words 77%, at the default init 18%).
         with torch.no_grad():
             self.stem.weight.mul_(4.0)
 
