@@ -18,7 +18,7 @@ pub struct Config {
     pub position_bins: usize,
     pub patch_channels: usize,
     pub patch_groups: usize,
-    /// GroupNorm in the patch block (`patch_groups` groups). Off, the model can learn colours
+    /// GroupNorm in the patch block (`patch_groups` groups). Off, the model names colours best
     /// (the recipe's `--no-patch-norm`); configs written before the field lack it and have it.
     #[serde(default = "on")]
     pub patch_norm: bool,
