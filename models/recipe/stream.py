@@ -177,7 +177,8 @@ class Stream:
     """Batches from a `gatito data` subprocess, parsed ahead on a background thread.
 
     `tasks` restricts the mix to those names; `lapse` is the chance per step that a world
-    starts holding one random action for a while (`gatito data --lapse`); `students` are
+    starts holding one random action for a while (`gatito data --lapse`); `astray` the share
+    of episodes begun in a state a learner's mistakes reach (`gatito data --astray`); `students` are
     exported models that drive `student_share` of the worlds' episodes, one drawn for each,
     labelled by the expert (DAgger, `gatito data --student`), with training's noise on their
     choices unless `students_clean`; `count` ends the
@@ -185,7 +186,7 @@ class Stream:
     read at once: `tasks_names`, `vocab` and `header` are there before the first batch.
     """
 
-    def __init__(self, context=256, seed=0, batch_size=32, tasks=None, lapse=0.0, students=(), student_share=0.5,
+    def __init__(self, context=256, seed=0, batch_size=32, tasks=None, lapse=0.0, astray=0.0, students=(), student_share=0.5,
                  students_clean=False, count=None, binary=None, model=None, prefetch=8, cwd=ROOT):
         binary = Path(binary or os.environ.get("GATITO_BIN", DEFAULT_BINARY))
         if not binary.is_file():
@@ -195,6 +196,8 @@ class Stream:
             command += ["--tasks", ",".join(tasks)]
         if lapse:
             command += ["--lapse", str(lapse)]
+        if astray:
+            command += ["--astray", str(astray)]
         for student in students:
             command += ["--student", str(student)]
         if students:

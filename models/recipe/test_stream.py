@@ -139,6 +139,16 @@ def test_lapses_hold_an_action_against_the_experts_labels():
     assert off_course(1.0) > off_course(0.0) + 0.2, "every step in a held random action"
 
 
+def test_episodes_begun_astray_teach_the_grid_to_put_things_down():
+    def drops(astray):
+        header, batches = read(seed=3, batch_size=8, count=16, tasks=["grid"], astray=astray)
+        drop = header["text_vocab"] + 4  # the grid's fifth action, a discrete value
+        return sum(int(((b.modality == ACTION) & b.loss_mask & (b.targets == drop)).sum()) for b in batches)
+
+    # On its own the expert drops only after one of DART's rare pickups, or beside an anchor.
+    assert drops(1.0) >= drops(0.0) + 4
+
+
 def test_a_student_drives_the_episodes_and_the_expert_labels_them():
     tiny = ROOT / "crate" / "tests" / "fixtures" / "tiny"
     _, (expert,) = read(seed=4, batch_size=4, count=4, tasks=["pong"])

@@ -12,7 +12,8 @@ alone do not say (elsewhere bf16 is emulated and about 25x slower, so f32). Adam
 warmup and a cosine schedule, gradient clipping. Loss falls on text targets and actions only
 (the stream's targets); --hl-gauss spreads continuous actions' targets over neighbouring bins,
 --turn-share weighs the actions where the expert changes its choice, and --hide-actions hides
-input actions at random so that the state, not the last move, predicts the next.
+input actions at random so that the state, not the last move, predicts the next; --astray
+starts a share of episodes where a learner's mistakes lead (the grid: holding the wrong object).
 DAgger in rounds: every --dagger-every steps the models so far drive --student-share of the
 worlds' episodes, labelled by the expert (dagger.py). Checkpoints are written atomically every
 --checkpoint-every steps; a run continues from its last one exactly as if it had never stopped,
@@ -296,6 +297,10 @@ def main():
     parser.add_argument("--lapse", type=float, default=0.0,
                         help="the chance per step that a world starts holding one random action for a while "
                              "(the labels stay the expert's); off by default, see RUNS.md")
+    parser.add_argument("--astray", type=float, default=0.5,
+                        help="the share of episodes begun astray, in a state a learner's mistakes reach and the "
+                             "expert's play seldom does (the grid: holding an object the mission does not need; "
+                             "other worlds start as usual); see RUNS.md, grid-astray")
     parser.add_argument("--dagger-every", type=int, default=500,
                         help="DAgger: every this many steps the model so far drives a share of the worlds' episodes, "
                              "each step labelled by the expert (0: the experts alone; see RUNS.md)")
@@ -356,7 +361,7 @@ def main():
         # Seeded by the step (see dagger.py) and apart for each process.
         return Streams(args.streams, context=cfg.context, seed=(args.seed * 1_000_003 + step) * world + rank,
                        batch_size=args.batch // world, binary=args.bin, model=args.model_dir, tasks=tasks,
-                       lapse=args.lapse, students=students, student_share=args.student_share,
+                       lapse=args.lapse, astray=args.astray, students=students, student_share=args.student_share,
                        students_clean=args.students_clean)
 
     stream = Dagger(open_stream, args.out, args.model_dir / "tokenizer.json", args.dagger_every, student=args.student,

@@ -36,6 +36,10 @@ pub struct DataArgs {
     /// discrete action for several steps while the labels stay the expert's.
     #[arg(long, default_value_t = 0.0)]
     lapse: f64,
+    /// The share of episodes that start astray, in a state a learner's mistakes reach and
+    /// the expert's play seldom does (in the grid: holding an object the mission does not need).
+    #[arg(long, default_value_t = 0.0)]
+    astray: f64,
     /// DAgger: a trained model (a folder as `export.py` writes it) that drives a share of
     /// the worlds' episodes; the expert still labels every step. Repeated, each driven
     /// episode draws one of them (every DAgger round's student).
@@ -77,7 +81,7 @@ pub struct CorpusArgs {
 pub fn data(args: DataArgs, model: &Path) -> Result<()> {
     let vocabulary = vocabulary(model)?;
     let dirs = DataDirs { mnist: args.datasets.mnist, fashion: args.datasets.fashion };
-    let noise = Noise::DART.with_lapses(args.lapse);
+    let noise = Noise::DART.with_lapses(args.lapse).with_astray(args.astray);
     let mut stream = Stream::new(&vocabulary, args.context, args.seed, &args.tasks, &dirs)?.with_noise(noise);
     if !args.student.is_empty() {
         let actors =

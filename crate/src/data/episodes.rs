@@ -45,6 +45,13 @@
 //! into. Training's noise has none: on Pong they cost teacher-forced accuracy and did not
 //! move the closed loop (models/recipe/RUNS.md).
 //!
+//! [`Noise::with_astray`] starts a share of episodes astray ([`World::reset_astray`]): in a
+//! state that noise of one step seldom reaches but a learner's mistakes do, such as a grid
+//! agent holding an object its mission has no use for. The expert labels the way back as
+//! it labels any state. It is off in [`Noise::DART`] and chosen per run (the recipe starts
+//! half the episodes astray: on the grid alone that doubled the pick-up missions completed,
+//! models/recipe/RUNS.md, `grid-astray`).
+//!
 //! # DAgger
 //!
 //! DART's mistakes are the expert's, random and brief; a trained model's are its own, and
@@ -89,6 +96,8 @@ pub struct Noise {
     continuous: f32,
     /// For discrete actions, the chance at each step outside a lapse that one begins.
     lapse: f64,
+    /// The share of episodes that start astray ([`World::reset_astray`]).
+    astray: f64,
 }
 
 /// How long a lapse lasts, in steps: about a Pong window's worth.
@@ -103,13 +112,24 @@ pub struct Lapse {
 
 impl Noise {
     /// Training's noise; the module notes say why these amounts.
-    pub const DART: Noise = Noise { discrete: 0.25, continuous: 0.2, lapse: 0.0 };
+    pub const DART: Noise = Noise { discrete: 0.25, continuous: 0.2, lapse: 0.0, astray: 0.0 };
     /// The expert exactly, for demonstrations.
-    pub const NONE: Noise = Noise { discrete: 0.0, continuous: 0.0, lapse: 0.0 };
+    pub const NONE: Noise = Noise { discrete: 0.0, continuous: 0.0, lapse: 0.0, astray: 0.0 };
 
     /// This noise with lapses beginning at `chance` per step.
     pub fn with_lapses(self, chance: f64) -> Noise {
         Noise { lapse: chance.clamp(0.0, 1.0), ..self }
+    }
+
+    /// This noise with `share` of episodes begun astray.
+    pub fn with_astray(self, share: f64) -> Noise {
+        Noise { astray: share.clamp(0.0, 1.0), ..self }
+    }
+
+    /// Whether the next episode starts astray (no draw when none do, so that streams
+    /// without it stay as they were).
+    fn starts_astray(&self, rng: &mut impl Rng) -> bool {
+        self.astray > 0.0 && rng.random_bool(self.astray)
     }
 
     /// The action the world executes when the driver chose `chosen`; `lapse` carries a
@@ -135,6 +155,11 @@ impl Noise {
             _ => chosen.clone(),
         }
     }
+}
+
+/// Starts `world`'s episode for `seed`, astray or not.
+fn begin(world: &mut dyn World, seed: u64, astray: bool) {
+    if astray { world.reset_astray(seed) } else { world.reset(seed) }
 }
 
 /// A standard normal draw (Box-Muller).
@@ -197,6 +222,8 @@ pub struct Episode {
     executed: Vec<Action>,
     /// Whether a student drove it rather than the expert.
     by_student: bool,
+    /// Whether it began astray rather than at its world's usual start.
+    astray: bool,
 }
 
 impl Episode {
@@ -226,7 +253,8 @@ impl Episode {
         rng: &mut impl Rng,
     ) -> Result<Episode, DataError> {
         let spec = world.spec();
-        world.reset(seed);
+        let astray = noise.starts_astray(rng);
+        begin(world, seed, astray);
         if world.done() || spec.max_steps == 0 {
             return Err(DataError::EmptyEpisode { world: spec.name, seed });
         }
@@ -238,7 +266,8 @@ impl Episode {
         let first = sizing.timestep(&world.observe(), &world.expert());
         first.map_err(|source| DataError::World { world: spec.name, seed, source })?;
         let per_step = sizing.finish().len();
-        let mut episode = Episode { seed, per_step, experts: vec![], executed: vec![], by_student: driver.is_some() };
+        let mut episode =
+            Episode { seed, per_step, experts: vec![], executed: vec![], by_student: driver.is_some(), astray };
         let mut lapse = None;
         // The world's cap is enforced here too, so that no world can keep this loop going forever.
         while !world.done() && episode.len() < spec.max_steps.min(steps) as usize {
@@ -347,7 +376,7 @@ impl Episode {
         positions: PositionMode<'a>,
     ) -> Result<Sequence, DataError> {
         let name = world.spec().name;
-        world.reset(self.seed);
+        begin(world, self.seed, self.astray);
         for action in &self.executed[..steps.start] {
             world.step(action);
         }
@@ -456,6 +485,8 @@ mod tests {
     #[derive(Default)]
     struct EchoLog {
         resets: RefCell<Vec<u64>>,
+        /// The seeds of the resets that began astray.
+        astray: RefCell<Vec<u64>>,
         expert_calls: Cell<u32>,
     }
 
@@ -491,6 +522,10 @@ mod tests {
             (self.seed, self.steps) = (seed, 0);
             self.executed.clear();
             self.log.resets.borrow_mut().push(seed);
+        }
+        fn reset_astray(&mut self, seed: u64) {
+            self.reset(seed);
+            self.log.astray.borrow_mut().push(seed);
         }
         fn observe(&self) -> Observation {
             Observation { discrete: vec![(self.seed % 1000) as i64, i64::from(self.steps)], ..Default::default() }
@@ -759,6 +794,26 @@ mod tests {
         let mean = executed.iter().sum::<f32>() / executed.len() as f32;
         let sd = (executed.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / executed.len() as f32).sqrt();
         assert!((mean - 0.5).abs() < 0.03 && (0.17..0.23).contains(&sd), "mean {mean}, sd {sd}");
+    }
+
+    #[test]
+    fn an_episode_begun_astray_is_cut_from_the_same_start() {
+        let v = vocabulary();
+        let mut rng = Pcg64Mcg::seed_from_u64(5);
+        let mut world = Echo::new(false);
+        let log = world.log.clone();
+        for (share, expected) in [(0.0, 0..=0), (0.5, 10..=30), (1.0, 40..=40)] {
+            log.astray.borrow_mut().clear();
+            let mut astray = 0;
+            for seed in 0..40 {
+                let episode = Episode::play(&mut world, &v, seed, &Noise::DART.with_astray(share), &mut rng).unwrap();
+                episode.window(&mut world, &v, 1000, Window::Random, &mut rng).unwrap();
+                let starts = log.astray.borrow().iter().filter(|&&s| s == seed).count();
+                assert!(starts == 0 || starts == 2, "played and cut from different starts");
+                astray += starts / 2;
+            }
+            assert!(expected.contains(&astray), "{astray} of 40 began astray at share {share}");
+        }
     }
 
     /// Plays `count` training sequences of Echo, each as its timesteps.

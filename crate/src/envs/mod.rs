@@ -76,6 +76,13 @@ pub trait World {
     fn spec(&self) -> WorldSpec;
     /// Starts a new episode; the same seed always gives the same episode.
     fn reset(&mut self, seed: u64);
+    /// Starts the episode for `seed` astray: in a state the expert's own play seldom reaches
+    /// but a learner's often does, so that training data shows the way back from it
+    /// (`gatito data --astray`). Evaluation never starts here. Worlds with no such state
+    /// start as `reset` does; the same seed always gives the same start.
+    fn reset_astray(&mut self, seed: u64) {
+        self.reset(seed);
+    }
     /// What the agent sees now.
     fn observe(&self) -> Observation;
     /// Advances one step and returns the reward. An action outside the spec is

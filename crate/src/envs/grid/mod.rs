@@ -24,9 +24,9 @@ pub use room::{Act, Colour, Object, ObjectKind};
 use super::{ActionSpec, Kind, World, WorldSpec};
 use crate::tokens::{Action, Observation};
 use image::RgbaImage;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
-use room::Room;
+use room::{Cell, Pos, Room};
 
 pub const MAX_STEPS: u32 = 64;
 /// Pixels per cell in the model's view (64x64, heading up around the agent) and in the page's render (128x128, north up).
@@ -37,6 +37,9 @@ const RENDER_CELL: u32 = 16;
 /// when this was written), so 32 tries do not run out; if they did, the last room is
 /// kept rather than looping on.
 const FURNISH_ATTEMPTS: u32 = 32;
+/// Mixed into an episode's seed to choose what it holds when it starts astray, apart from
+/// the draws that furnished its room.
+const ASTRAY_STREAM: u64 = 0xa57a_a57a_a57a_a57a;
 
 /// Both grid worlds.
 pub fn all() -> Vec<Box<dyn World>> {
@@ -75,6 +78,29 @@ impl Episode {
 
     fn furnished(mission: Mission, rng: &mut Pcg64Mcg) -> Episode {
         Episode { room: Room::furnish(&mission, rng), mission, progress: 0, steps: 0 }
+    }
+
+    /// This episode begun with the agent holding an object its mission has no use for, as a
+    /// learner does that picked up the wrong one. The expert's own episodes hold one only
+    /// after a rare noisy pickup, so they seldom show it put down; a model trained on them
+    /// alone carried such objects for most of its steps (models/recipe/RUNS.md,
+    /// `grid-astray`). Unchanged when the room has no such object or the expert could not
+    /// finish from there.
+    fn astray(self, seed: u64) -> Episode {
+        let (named, doors) = (self.mission.objects(), self.mission.doors_to_open());
+        let unwanted = |object: Object| {
+            !named.contains(&object) && !(object.kind == ObjectKind::Key && doors.contains(&object.colour))
+        };
+        let loose: Vec<Pos> =
+            Pos::all().filter(|&p| matches!(self.room.cell(p), Cell::Item(object) if unwanted(object))).collect();
+        if loose.is_empty() {
+            return self;
+        }
+        let lifted = loose[Pcg64Mcg::seed_from_u64(seed ^ ASTRAY_STREAM).random_range(0..loose.len())];
+        let mut astray = self.clone();
+        astray.room.carrying = self.room.cell(lifted).object();
+        astray.room.set(lifted, Cell::Floor);
+        if astray.poses_mission() && astray.expert_succeeds() { astray } else { self }
     }
 
     /// Whether the mission asks for something: its first clause does not hold already.
@@ -177,6 +203,10 @@ impl World for Grid {
         self.begin(Episode::generate(self.set, seed));
     }
 
+    fn reset_astray(&mut self, seed: u64) {
+        self.begin(Episode::generate(self.set, seed).astray(seed));
+    }
+
     fn observe(&self) -> Observation {
         Observation {
             text: Some(self.text.clone()),
@@ -217,7 +247,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use rand::Rng;
-    use room::{Cell, Pos};
 
     /// Plays one episode with `policy` and returns its score.
     fn play(world: &mut Grid, seed: u64, policy: impl FnMut(&Grid) -> Action) -> f32 {
@@ -425,6 +454,37 @@ mod tests {
             world.step(&Action::Discrete(vec![]));
         }
 
+    }
+
+    #[test]
+    fn an_episode_begun_astray_holds_what_its_mission_does_not_need_and_the_expert_puts_it_down() {
+        let mut world = Grid::new(MissionSet::Train);
+        let (mut astray, mut dropped) = (0, 0);
+        for seed in 0..200 {
+            world.reset(seed);
+            let plain = world.episode.clone();
+            assert_eq!(plain.room.carrying, None, "a plain start holds nothing");
+            world.reset_astray(seed);
+            let Some(held) = world.episode.room.carrying else {
+                assert_eq!(world.episode.room, plain.room, "left as it was");
+                continue;
+            };
+            astray += 1;
+            assert!(!plain.mission.objects().contains(&held), "{held:?} for '{}'", plain.mission);
+            assert!(!plain.mission.doors_to_open().iter().any(|&c| held == Object::new(c, ObjectKind::Key)));
+            let lifted = plain.room.find(held).expect("lifted from the room's floor");
+            assert_eq!(world.episode.room.cell(lifted), Cell::Floor);
+            world.reset_astray(seed);
+            assert_eq!(world.episode.room.carrying, Some(held), "the seed decides");
+            while !world.done() {
+                let action = world.expert();
+                dropped += u32::from(action == Action::Discrete(vec![Act::Drop.index()]));
+                world.step(&action);
+            }
+            assert!(world.episode.succeeded(), "the expert finishes from an astray start");
+        }
+        assert!(astray >= 150, "{astray} of 200 episodes began astray");
+        assert!(dropped >= astray / 2, "the expert put something down {dropped} times in {astray} episodes");
     }
 
     #[test]
