@@ -17,8 +17,9 @@
 //! Beside them: the mean loss on action targets (as training counts it), a short
 //! closed-loop score (a few episodes capped in length, normalized against the expert and
 //! random play on the same seeds) with how often the model chose the expert's action in
-//! the states it reached itself, and for the text tasks the teacher-forced loss and
-//! token accuracy with the exact-match rate of generated text.
+//! the states it reached itself (in the grid, also its successes by the mission's verb),
+//! and for the text tasks the teacher-forced loss and token accuracy with the exact-match
+//! rate of generated text.
 //!
 //! A continuous action token counts as right within [`CONTINUOUS_TOLERANCE`] of the
 //! expert's, and two continuous actions count as equal (a copy step) within it too.
@@ -26,6 +27,7 @@
 use crate::agent::Agent;
 use crate::data::episodes::{Episode, Noise};
 use crate::envs::captions::Sample;
+use crate::envs::grid::{Clause, Mission, Verb};
 use crate::envs::rollout::{self, Actor, ActorError, Evaluation, Expert, Random, Rollout};
 use crate::envs::{self, ActionSpec, Kind, World};
 use crate::eval;
@@ -111,6 +113,9 @@ pub struct ClosedLoop {
     pub normalized: f32,
     /// For grid missions: the share of the model's episodes that ended in success.
     pub success: Option<f32>,
+    /// For grid missions: the model's episodes and successes by the mission's first verb
+    /// (where a learner fails shows here: at carrying, say, or at doors).
+    pub missions: Vec<MissionSuccess>,
     /// The model's steps where it chose what the expert would have, in the states it
     /// reached itself: what teacher forcing cannot show.
     pub agreement: Tally,
@@ -126,6 +131,14 @@ pub struct ChoiceCount {
     pub action: &'static str,
     pub model: u32,
     pub expert: u32,
+}
+
+/// The model's closed-loop grid episodes whose mission begins with one verb.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MissionSuccess {
+    pub verb: &'static str,
+    pub episodes: u32,
+    pub successes: u32,
 }
 
 /// One text task's probe.
@@ -305,6 +318,21 @@ fn capped(world: &mut dyn World, actor: &mut dyn Actor, episodes: u32, steps: u3
     Ok(Evaluation::of(scores))
 }
 
+/// The episodes [`capped`] played, scored `scores`, counted by the verb their mission begins
+/// with (read from the mission's text, as the model reads it); success as [`eval::success`].
+fn by_mission(world: &mut dyn World, scores: &[f32]) -> Vec<MissionSuccess> {
+    let mut rows = Verb::ALL.map(|verb| MissionSuccess { verb: verb.words(), episodes: 0, successes: 0 });
+    for (i, &score) in (0..).zip(scores) {
+        world.reset(rollout::episode_seed(0, i));
+        let mission = world.observe().text.as_deref().and_then(Mission::parse);
+        let verb = mission.and_then(|m| m.clauses.first().map(Clause::verb));
+        let Some(row) = verb.and_then(|v| rows.iter_mut().find(|r| r.verb == v.words())) else { continue };
+        row.episodes += 1;
+        row.successes += u32::from(score > 0.0);
+    }
+    rows.into_iter().filter(|r| r.episodes > 0).collect()
+}
+
 /// `actor` beside the expert and random play, `episodes` capped episodes each.
 pub fn closed_loop(
     world: &mut dyn World,
@@ -321,12 +349,14 @@ pub fn closed_loop(
     let choices = labels.into_iter().map(|action| ChoiceCount { action, model: 0, expert: 0 }).collect();
     let mut watched = Watched { actor, agreement: Tally::default(), choices };
     let model = capped(world, &mut watched, episodes, steps)?;
+    let grid = world.spec().kind == Kind::Grid;
     Ok(ClosedLoop {
         steps,
         agreement: watched.agreement,
         choices: watched.choices,
         normalized: eval::normalized(&model, &expert, &random),
-        success: (world.spec().kind == Kind::Grid).then(|| eval::success(&model)),
+        success: grid.then(|| eval::success(&model)),
+        missions: if grid { by_mission(world, &model.scores) } else { vec![] },
         model,
         expert,
         random,
@@ -481,9 +511,25 @@ mod tests {
         let random = closed_loop(world.as_mut(), &mut Random::new(), 2, 400).unwrap();
         assert_eq!(random.normalized, 0.0);
         assert_eq!(random.success, None);
+        assert!(random.missions.is_empty());
         let agreement = random.agreement.accuracy().unwrap();
         assert!(agreement > 0.2 && agreement < 0.6, "random play agrees by chance: {agreement}");
         assert!(random.choices.iter().all(|c| c.model > 200), "every action about a third: {:?}", random.choices);
+    }
+
+    #[test]
+    fn grid_successes_are_counted_by_the_missions_verb() {
+        let mut world = envs::make("grid").unwrap();
+        let expert = closed_loop(world.as_mut(), &mut Expert, 40, 64).unwrap();
+        let verbs: Vec<&str> = expert.missions.iter().map(|m| m.verb).collect();
+        assert_eq!(verbs, ["go to", "pick up", "open", "put next to"], "every verb in 40 missions");
+        assert_eq!(expert.missions.iter().map(|m| m.episodes).sum::<u32>(), 40);
+        assert!(expert.missions.iter().all(|m| m.successes == m.episodes), "{:?}", expert.missions);
+        let random = closed_loop(world.as_mut(), &mut Random::new(), 40, 64).unwrap();
+        let (episodes, successes) = random.missions.iter().fold((0, 0), |(e, s), m| (e + m.episodes, s + m.successes));
+        assert_eq!(episodes, 40);
+        assert_eq!(successes as f32 / 40.0, random.success.unwrap());
+        assert!(successes < 20, "{:?}", random.missions);
     }
 }
 

@@ -150,6 +150,14 @@ fn acting_table(acting: &[ActingProbe]) {
         );
     }
     println!();
+    for a in acting.iter().filter(|a| !a.closed_loop.missions.is_empty()) {
+        let each: Vec<String> =
+            a.closed_loop.missions.iter().map(|m| format!("{} {} of {}", m.verb, m.successes, m.episodes)).collect();
+        println!("`{}`, successes by the mission's first verb: {}.", a.task, each.join(", "));
+    }
+    if acting.iter().any(|a| !a.closed_loop.missions.is_empty()) {
+        println!();
+    }
 }
 
 /// "noop 90% / 40%, up 5% / 30%, ...": the model's share of each action, then the expert's.

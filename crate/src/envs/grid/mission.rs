@@ -30,6 +30,16 @@ pub enum Verb {
 impl Verb {
     pub const ALL: [Verb; 4] = [Verb::GoTo, Verb::PickUp, Verb::Open, Verb::PutNext];
 
+    /// The verb as missions say it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Verb::GoTo => "go to",
+            Verb::PickUp => "pick up",
+            Verb::Open => "open",
+            Verb::PutNext => "put next to",
+        }
+    }
+
     /// Every object this verb can act on: for "put ... next to" the object moved.
     pub fn subjects(self) -> impl Iterator<Item = Object> + Clone {
         every_object().filter(move |o| match self {
