@@ -181,12 +181,12 @@ class Stream:
     of episodes begun in a state a learner's mistakes reach (`gatito data --astray`); `students` are
     exported models that drive `student_share` of the worlds' episodes, one drawn for each,
     labelled by the expert (DAgger, `gatito data --student`), with training's noise on their
-    choices unless `students_clean`; `count` ends the
+    choices unless `students_clean`, and never in the `unstudied` tasks; `count` ends the
     stream after that many sequences (the last batch may be smaller), otherwise it never ends. The header is
     read at once: `tasks_names`, `vocab` and `header` are there before the first batch.
     """
 
-    def __init__(self, context=256, seed=0, batch_size=32, tasks=None, lapse=0.0, astray=0.0, students=(), student_share=0.5,
+    def __init__(self, context=256, seed=0, batch_size=32, tasks=None, lapse=0.0, astray=0.0, students=(), unstudied=(), student_share=0.5,
                  students_clean=False, count=None, binary=None, model=None, prefetch=8, cwd=ROOT):
         binary = Path(binary or os.environ.get("GATITO_BIN", DEFAULT_BINARY))
         if not binary.is_file():
@@ -202,6 +202,7 @@ class Stream:
             command += ["--student", str(student)]
         if students:
             command += ["--student-share", str(student_share)] + (["--students-clean"] if students_clean else [])
+            command += ["--unstudied", ",".join(unstudied)] if unstudied else []
         if count is not None:
             command += ["--count", str(count)]
         if model is not None:

@@ -159,3 +159,6 @@ def test_a_student_drives_the_episodes_and_the_expert_labels_them():
     clean = read(seed=4, batch_size=4, count=4, tasks=["pong"], students=[tiny], student_share=1.0,
                  students_clean=True)[1][0]
     assert not torch.equal(clean.ids, student.ids), "without training's noise on the student's choices"
+    unstudied = read(seed=4, batch_size=4, count=4, tasks=["pong"], students=[tiny], student_share=1.0,
+                     unstudied=["pong"])[1][0]
+    assert torch.equal(unstudied.ids, expert.ids), "the expert alone plays an unstudied task"

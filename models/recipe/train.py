@@ -308,6 +308,9 @@ def main():
                         help="an exported model that drives from the start, as a round before this run "
                              "(default: the experts alone until the first round)")
     parser.add_argument("--student-share", type=float, default=0.5, help="the share of episodes students drive")
+    parser.add_argument("--unstudied", default="grid",
+                        help="tasks (comma-separated) whose episodes students never drive: the grid's rounds taught "
+                             "it to spin (RUNS.md, grid-ego-d); '' lets them drive every world")
     parser.add_argument("--students-clean", action="store_true",
                         help="students drive without training's noise on their choices (see RUNS.md)")
     parser.add_argument("--dagger-aggregate", action=argparse.BooleanOptionalAction, default=True,
@@ -362,6 +365,7 @@ def main():
         return Streams(args.streams, context=cfg.context, seed=(args.seed * 1_000_003 + step) * world + rank,
                        batch_size=args.batch // world, binary=args.bin, model=args.model_dir, tasks=tasks,
                        lapse=args.lapse, astray=args.astray, students=students, student_share=args.student_share,
+                       unstudied=[t for t in args.unstudied.split(",") if t],
                        students_clean=args.students_clean)
 
     stream = Dagger(open_stream, args.out, args.model_dir / "tokenizer.json", args.dagger_every, student=args.student,

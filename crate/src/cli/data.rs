@@ -51,6 +51,9 @@ pub struct DataArgs {
     /// The cap on the length of an episode the student drives, in steps.
     #[arg(long, default_value_t = 300, requires = "student")]
     student_steps: u32,
+    /// Tasks (comma-separated) whose episodes the students never drive: the expert alone plays them.
+    #[arg(long, value_delimiter = ',', requires = "student")]
+    unstudied: Vec<String>,
     /// The world executes the students' choices as they are, without training's noise on top.
     #[arg(long, requires = "student")]
     students_clean: bool,
@@ -88,7 +91,8 @@ pub fn data(args: DataArgs, model: &Path) -> Result<()> {
             args.student.iter().map(|dir| Ok(Box::new(agent(dir, &SamplingArgs::default())?) as Box<dyn Actor>));
         let actors = actors.collect::<Result<Vec<_>>>()?;
         let student = Student::new(actors, args.student_share, args.student_steps);
-        stream = stream.with_student(if args.students_clean { student.without_noise() } else { student });
+        let student = if args.students_clean { student.without_noise() } else { student };
+        stream = stream.with_student(student, &args.unstudied)?;
     }
     let entries: Vec<TaskEntry> = stream
         .tasks()

@@ -170,6 +170,8 @@ pub struct Stream<'v> {
     seed: u64,
     noise: Noise,
     student: Option<Student>,
+    /// The tasks whose episodes the student never drives.
+    unstudied: Vec<String>,
     tasks: Vec<Task>,
     sources: Vec<Source>,
     pick: WeightedIndex<f64>,
@@ -198,7 +200,19 @@ impl<'v> Stream<'v> {
             all.into_iter().filter(|t| only.is_empty() || only.iter().any(|name| name == t.name)).collect();
         let sources = tasks.iter().map(|task| Source::load(task, dirs)).collect::<Result<_, _>>()?;
         let pick = WeightedIndex::new(tasks.iter().map(|t| t.weight)).map_err(|_| StreamError::NoTasks)?;
-        Ok(Stream { vocabulary, context, seed, noise: Noise::DART, student: None, tasks, sources, pick, index: 0 })
+        let student = None;
+        Ok(Stream {
+            vocabulary,
+            context,
+            seed,
+            noise: Noise::DART,
+            student,
+            unstudied: vec![],
+            tasks,
+            sources,
+            pick,
+            index: 0,
+        })
     }
 
     /// The same stream with the worlds' actions perturbed by `noise` instead of [`Noise::DART`].
@@ -206,9 +220,14 @@ impl<'v> Stream<'v> {
         Stream { noise, ..self }
     }
 
-    /// The same stream with `student` driving its share of the worlds' episodes (DAgger).
-    pub fn with_student(self, student: Student) -> Self {
-        Stream { student: Some(student), ..self }
+    /// The same stream with `student` driving its share of the worlds' episodes (DAgger),
+    /// except those of the tasks named in `unstudied`: on the grid its rounds taught the model
+    /// to spin (models/recipe/RUNS.md, `grid-ego-d`).
+    pub fn with_student(self, student: Student, unstudied: &[String]) -> Result<Self, StreamError> {
+        if let Some(name) = unstudied.iter().find(|name| !available().iter().any(|t| t.name == name.as_str())) {
+            return Err(unknown(name));
+        }
+        Ok(Stream { student: Some(student), unstudied: unstudied.to_vec(), ..self })
     }
 
     /// The tasks a record's task index points into.
@@ -229,7 +248,9 @@ impl<'v> Stream<'v> {
         let (name, vocabulary, context) = (self.tasks[task].name, self.vocabulary, self.context);
         let sequence = match &mut self.sources[task] {
             Source::World(player) => {
-                player.sequence(vocabulary, context, &self.noise, self.student.as_mut(), &mut rng)?
+                let studied = !self.unstudied.iter().any(|t| t == name);
+                let student = self.student.as_mut().filter(|_| studied);
+                player.sequence(vocabulary, context, &self.noise, student, &mut rng)?
             }
             Source::Scenes => {
                 captions::pack(name, vocabulary, context, &mut rng, |rng| Some(scenes::sample(seeds::draw(rng))))?
@@ -255,9 +276,15 @@ fn image_sample(set: &Dataset, rng: &mut impl Rng) -> Option<Sample> {
 mod tests {
     use super::*;
     use crate::data::format::{self, tests::assert_holds, tests::decode};
+    use crate::envs::World;
+    use crate::envs::rollout::{Actor, ActorError};
+    use crate::tokens::Action;
     use crate::tokens::Modality;
     use crate::tokens::text::tests::shipped;
+    use std::cell::RefCell;
+    use std::collections::HashSet;
     use std::path::Path;
+    use std::rc::Rc;
 
     fn vocabulary() -> Vocabulary {
         Vocabulary::new(shipped())
@@ -407,5 +434,33 @@ mod tests {
         assert!(Stream::new(&v, 256, 0, &names(&["grid"]), &nowhere).is_ok(), "worlds need no files");
         let mut tiny = Stream::new(&v, 8, 0, &names(&["grid"]), &nowhere).unwrap();
         assert!(matches!(tiny.next_sequence(), Err(DataError::ContextTooSmall { .. })));
+        let nobody = Student::new(vec![], 1.0, 20);
+        let e = stream(&v, 0, &["pong"]).with_student(nobody, &names(&["gird"])).err().unwrap();
+        assert!(e.to_string().contains("unknown task 'gird'"), "{e}");
+    }
+
+    /// A student that always takes its world's first action and notes which worlds it drove.
+    struct Noting(Rc<RefCell<Vec<&'static str>>>);
+
+    impl Actor for Noting {
+        fn begin(&mut self, world: &dyn World, _: u64) -> Result<(), ActorError> {
+            self.0.borrow_mut().push(world.spec().name);
+            Ok(())
+        }
+        fn act(&mut self, _: &dyn World) -> Result<Action, ActorError> {
+            Ok(Action::Discrete(vec![0]))
+        }
+    }
+
+    #[test]
+    fn students_never_drive_the_unstudied_tasks() {
+        let v = vocabulary();
+        let driven = Rc::new(RefCell::new(vec![]));
+        let student = Student::new(vec![Box::new(Noting(driven.clone()))], 1.0, 20);
+        let mut s = stream(&v, 2, &["pong", "grid"]).with_student(student, &names(&["grid"])).unwrap();
+        let streamed: HashSet<usize> = (0..40).map(|_| s.next_sequence().unwrap().0).collect();
+        assert_eq!(streamed.len(), 2, "both tasks streamed");
+        let driven = driven.borrow();
+        assert!(!driven.is_empty() && driven.iter().all(|&w| w == "pong"), "{driven:?}");
     }
 }
