@@ -88,11 +88,11 @@ impl Episode {
     /// finish from there.
     fn astray(self, seed: u64) -> Episode {
         let (named, doors) = (self.mission.objects(), self.mission.doors_to_open());
-        let unwanted = |object: Object| {
-            !named.contains(&object) && !(object.kind == ObjectKind::Key && doors.contains(&object.colour))
+        let needed = |object: Object| {
+            named.contains(&object) || (object.kind == ObjectKind::Key && doors.contains(&object.colour))
         };
         let loose: Vec<Pos> =
-            Pos::all().filter(|&p| matches!(self.room.cell(p), Cell::Item(object) if unwanted(object))).collect();
+            Pos::all().filter(|&p| matches!(self.room.cell(p), Cell::Item(object) if !needed(object))).collect();
         if loose.is_empty() {
             return self;
         }
