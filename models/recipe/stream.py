@@ -186,8 +186,9 @@ class Stream:
     read at once: `tasks_names`, `vocab` and `header` are there before the first batch.
     """
 
-    def __init__(self, context=256, seed=0, batch_size=32, tasks=None, lapse=0.0, astray=0.0, students=(), unstudied=(), student_share=0.5,
-                 students_clean=False, count=None, binary=None, model=None, prefetch=8, cwd=ROOT):
+    def __init__(self, context=256, seed=0, batch_size=32, tasks=None, lapse=0.0, astray=0.0, students=(),
+                 unstudied=(), student_share=0.5, students_clean=False, count=None, binary=None, model=None,
+                 prefetch=8, cwd=ROOT):
         binary = Path(binary or os.environ.get("GATITO_BIN", DEFAULT_BINARY))
         if not binary.is_file():
             raise FileNotFoundError(f"{binary} is missing: build it with `cargo build --release` or set GATITO_BIN")

@@ -200,13 +200,12 @@ impl<'v> Stream<'v> {
             all.into_iter().filter(|t| only.is_empty() || only.iter().any(|name| name == t.name)).collect();
         let sources = tasks.iter().map(|task| Source::load(task, dirs)).collect::<Result<_, _>>()?;
         let pick = WeightedIndex::new(tasks.iter().map(|t| t.weight)).map_err(|_| StreamError::NoTasks)?;
-        let student = None;
         Ok(Stream {
             vocabulary,
             context,
             seed,
             noise: Noise::DART,
-            student,
+            student: None,
             unstudied: vec![],
             tasks,
             sources,
@@ -278,9 +277,8 @@ mod tests {
     use crate::data::format::{self, tests::assert_holds, tests::decode};
     use crate::envs::World;
     use crate::envs::rollout::{Actor, ActorError};
-    use crate::tokens::Action;
-    use crate::tokens::Modality;
     use crate::tokens::text::tests::shipped;
+    use crate::tokens::{Action, Modality};
     use std::cell::RefCell;
     use std::collections::HashSet;
     use std::path::Path;
