@@ -284,10 +284,15 @@ struct Watched<'a> {
     actor: &'a mut dyn Actor,
     agreement: Tally,
     choices: Vec<ChoiceCount>,
+    /// Each episode's mission verb (its first clause's), as read from the mission's text
+    /// the model reads; `None` where the world gives no mission.
+    verbs: Vec<Option<Verb>>,
 }
 
 impl Actor for Watched<'_> {
     fn begin(&mut self, world: &dyn World, seed: u64) -> Result<(), ActorError> {
+        let mission = world.observe().text.as_deref().and_then(Mission::parse);
+        self.verbs.push(mission.and_then(|m| m.clauses.first().map(Clause::verb)));
         self.actor.begin(world, seed)
     }
 
@@ -318,14 +323,11 @@ fn capped(world: &mut dyn World, actor: &mut dyn Actor, episodes: u32, steps: u3
     Ok(Evaluation::of(scores))
 }
 
-/// The episodes [`capped`] played, scored `scores`, counted by the verb their mission begins
-/// with (read from the mission's text, as the model reads it); success as [`eval::success`].
-fn by_mission(world: &mut dyn World, scores: &[f32]) -> Vec<MissionSuccess> {
+/// Episodes scored `scores`, counted by the verb their mission begins with (`verbs`, one per
+/// episode); success as [`eval::success`].
+fn by_mission(verbs: &[Option<Verb>], scores: &[f32]) -> Vec<MissionSuccess> {
     let mut rows = Verb::ALL.map(|verb| MissionSuccess { verb: verb.words(), episodes: 0, successes: 0 });
-    for (i, &score) in (0..).zip(scores) {
-        world.reset(rollout::episode_seed(0, i));
-        let mission = world.observe().text.as_deref().and_then(Mission::parse);
-        let verb = mission.and_then(|m| m.clauses.first().map(Clause::verb));
+    for (verb, &score) in verbs.iter().zip(scores) {
         let Some(row) = verb.and_then(|v| rows.iter_mut().find(|r| r.verb == v.words())) else { continue };
         row.episodes += 1;
         row.successes += u32::from(score > 0.0);
@@ -347,7 +349,7 @@ pub fn closed_loop(
         ActionSpec::Continuous { .. } => vec![],
     };
     let choices = labels.into_iter().map(|action| ChoiceCount { action, model: 0, expert: 0 }).collect();
-    let mut watched = Watched { actor, agreement: Tally::default(), choices };
+    let mut watched = Watched { actor, agreement: Tally::default(), choices, verbs: vec![] };
     let model = capped(world, &mut watched, episodes, steps)?;
     let grid = world.spec().kind == Kind::Grid;
     Ok(ClosedLoop {
@@ -356,7 +358,7 @@ pub fn closed_loop(
         choices: watched.choices,
         normalized: eval::normalized(&model, &expert, &random),
         success: grid.then(|| eval::success(&model)),
-        missions: if grid { by_mission(world, &model.scores) } else { vec![] },
+        missions: if grid { by_mission(&watched.verbs, &model.scores) } else { vec![] },
         model,
         expert,
         random,

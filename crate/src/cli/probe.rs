@@ -150,13 +150,21 @@ fn acting_table(acting: &[ActingProbe]) {
         );
     }
     println!();
-    for a in acting.iter().filter(|a| !a.closed_loop.missions.is_empty()) {
-        let each: Vec<String> =
-            a.closed_loop.missions.iter().map(|m| format!("{} {} of {}", m.verb, m.successes, m.episodes)).collect();
-        println!("`{}`, successes by the mission's first verb: {}.", a.task, each.join(", "));
-    }
-    if acting.iter().any(|a| !a.closed_loop.missions.is_empty()) {
-        println!();
+    let missions: Vec<String> = acting
+        .iter()
+        .filter(|a| !a.closed_loop.missions.is_empty())
+        .map(|a| {
+            let each: Vec<String> = a
+                .closed_loop
+                .missions
+                .iter()
+                .map(|m| format!("{} {} of {}", m.verb, m.successes, m.episodes))
+                .collect();
+            format!("`{}`, successes by the mission's first verb: {}.", a.task, each.join(", "))
+        })
+        .collect();
+    if !missions.is_empty() {
+        println!("{}\n", missions.join("\n"));
     }
 }
 

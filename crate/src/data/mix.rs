@@ -158,6 +158,15 @@ impl Source {
     }
 }
 
+/// Whether every one of `names` is a training task.
+fn known(names: &[String]) -> Result<(), StreamError> {
+    let all = available();
+    match names.iter().find(|name| !all.iter().any(|t| t.name == name.as_str())) {
+        Some(name) => Err(unknown(name)),
+        None => Ok(()),
+    }
+}
+
 fn unknown(name: &str) -> StreamError {
     let known: Vec<&str> = available().iter().map(|t| t.name).collect();
     StreamError::UnknownTask { name: name.to_string(), known: known.join(", ") }
@@ -192,12 +201,9 @@ impl<'v> Stream<'v> {
         if context == 0 {
             return Err(StreamError::NoContext);
         }
-        let all = available();
-        if let Some(name) = only.iter().find(|name| !all.iter().any(|t| t.name == name.as_str())) {
-            return Err(unknown(name));
-        }
+        known(only)?;
         let tasks: Vec<Task> =
-            all.into_iter().filter(|t| only.is_empty() || only.iter().any(|name| name == t.name)).collect();
+            available().into_iter().filter(|t| only.is_empty() || only.iter().any(|name| name == t.name)).collect();
         let sources = tasks.iter().map(|task| Source::load(task, dirs)).collect::<Result<_, _>>()?;
         let pick = WeightedIndex::new(tasks.iter().map(|t| t.weight)).map_err(|_| StreamError::NoTasks)?;
         Ok(Stream {
@@ -223,9 +229,7 @@ impl<'v> Stream<'v> {
     /// except those of the tasks named in `unstudied`: on the grid its rounds taught the model
     /// to spin (models/recipe/RUNS.md, `grid-ego-d`).
     pub fn with_student(self, student: Student, unstudied: &[String]) -> Result<Self, StreamError> {
-        if let Some(name) = unstudied.iter().find(|name| !available().iter().any(|t| t.name == name.as_str())) {
-            return Err(unknown(name));
-        }
+        known(unstudied)?;
         Ok(Stream { student: Some(student), unstudied: unstudied.to_vec(), ..self })
     }
 
