@@ -238,7 +238,7 @@ fn probe_reports_copy_and_change_steps_and_the_closed_loop() {
         .iter()
         .map(|t| (t["task"].as_str().unwrap(), t["samples"].as_u64().unwrap()))
         .collect();
-    let topics = ["count", "colour", "shape", "size", "extreme", "relation", "existence"];
+    let topics = ["count", "colour", "shape", "size", "extreme", "relation", "existence", "place"];
     let expected: Vec<(String, u64)> = ["scene captions".to_string(), "scene questions".to_string()]
         .into_iter()
         .chain(topics.iter().map(|t| format!("scene questions: {t}")))

@@ -13,7 +13,7 @@ use std::time::Instant;
 /// The text tasks' names, as training's mix calls their sources.
 const TEXT_TASKS: [&str; 3] = ["scenes", "mnist", "fashion_mnist"];
 /// The scene questions' topics, each scored apart as well (the rows' names).
-const TOPICS: [(Topic, &str); 7] = [
+const TOPICS: [(Topic, &str); 8] = [
     (Topic::Count, "scene questions: count"),
     (Topic::Colour, "scene questions: colour"),
     (Topic::Shape, "scene questions: shape"),
@@ -21,6 +21,7 @@ const TOPICS: [(Topic, &str); 7] = [
     (Topic::Extreme, "scene questions: extreme"),
     (Topic::Relation, "scene questions: relation"),
     (Topic::Existence, "scene questions: existence"),
+    (Topic::Place, "scene questions: place"),
 ];
 
 #[derive(clap::Args)]
