@@ -36,8 +36,9 @@
 //! (`top left.`, `left.` in the middle band, `centre.`), asked only when the centre is at least
 //! [`PLACE_MARGIN`] pixels from every boundary between thirds.
 //!
-//! Relations come in balanced pairs (each asked both ways); every present colour and
-//! shape pair gets a `yes` and a near miss (one attribute changed) gets a `no`.
+//! Relations come in balanced pairs (each asked both ways), though training's samples lean
+//! on two of the four words (`LEADING_RELATION_SHARE`); every present colour and shape pair
+//! gets a `yes` and a near miss (one attribute changed) gets a `no`.
 
 use super::{NUMBER_WORDS, Sample};
 use image::{Rgb, RgbImage};
@@ -53,7 +54,7 @@ pub const MAX_OBJECTS: usize = 4;
 pub const MIN_X_GAP: i32 = 8;
 /// Above and below are asked only when centres are at least this far apart vertically.
 pub const MIN_Y_GAP: i32 = 8;
-/// Where an object is is asked only when its centre is this far from the lines between thirds.
+/// An object's place is asked only when its centre is this far from the lines between thirds.
 pub const PLACE_MARGIN: i32 = 3;
 /// Free pixels kept between the bounding boxes of two objects.
 const SPACING: i32 = 2;
